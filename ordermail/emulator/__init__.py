@@ -1,0 +1,9 @@
+"""The embedded local runtime: the real ASL, handlers and templates on moto, offline.
+
+See `runtime.LocalRuntime`; every change made to moto is in `hooks.py`.
+"""
+
+from .options import Faults, RuntimeOptions
+from .runtime import LocalRuntime, SentMail, free_port
+
+__all__ = ["Faults", "LocalRuntime", "RuntimeOptions", "SentMail", "free_port"]

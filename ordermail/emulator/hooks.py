@@ -1,0 +1,409 @@
+"""Every place the embedded runtime changes moto, in one module.
+
+moto is pinned exactly (requirements.txt). Each hook below names the moto seam it patches;
+`tests/integration/test_moto_seams.py` fails loudly if an upgrade moves one. A hook is installed
+with `Patches.replace`, so `Patches.undo()` restores moto exactly (tests install and remove them).
+
+- in-process Lambda: `LambdaFunction._invoke_lambda` runs our handler modules in this process
+  (both `lambda:invoke` from the state machine and SNS → Lambda delivery go through it);
+- SESv2 SendEmail capture: `SESV2Response.send_email` hands each accepted mail (with its
+  configuration set and tags, which moto's backend drops) to the outbox and the SES event publisher;
+- SES error names: the aws-sdk integration names SESv2 errors `SesV2.<Error>Exception`, as AWS does;
+- time scale: the interpreter's retry back-off sleeps are multiplied by the runtime's clock factor;
+- speed (fast mode only): parsed definitions, boto3 clients and JSONPath parsers are cached, and
+  handled errors are not logged with a repr of the whole definition;
+- fault injection: SES throttling/rejection, DynamoDB throttling, Lambda service errors, duplicate
+  SNS → SQS deliveries;
+- API call counting: every request moto serves, by service and action (the benchmark's counts).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import logging
+import random
+import threading
+import time
+import traceback
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+from moto.core.exceptions import JsonRESTError
+from moto.core.responses import BaseResponse
+from moto.dynamodb.responses import DynamoHandler
+from moto.sesv2.responses import SESV2Response
+from moto.sns.models import Subscription
+from moto.stepfunctions.parser.asl.component import eval_component
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_aws_sdk,
+    state_task_service_dynamodb,
+    state_task_service_lambda,
+)
+from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
+from moto.stepfunctions.parser.asl.utils import json_path
+from moto.stepfunctions.parser.backend import execution_worker
+
+from .options import Faults
+
+# The seams, named once: tests assert each still exists on the pinned moto.
+SEAMS: dict[str, tuple[object, str]] = {
+    "lambda_invoke": (LambdaFunction, "_invoke_lambda"),
+    "sesv2_send_email": (SESV2Response, "send_email"),
+    "sfn_aws_sdk_error_names": (state_task_service_aws_sdk, "_SERVICE_ERROR_NAMES"),
+    "sfn_retry_sleep": (retrier_decl, "time"),
+    "sfn_definition_parse": (execution_worker.ExecutionWorker, "_get_evaluation_entrypoint"),
+    "sfn_boto_client": (sfn_boto_client, "boto_client_for"),
+    "sfn_jsonpath_parse": (json_path, "parse"),
+    "dynamodb_handler": (DynamoHandler, "update_item"),
+    "sns_subscription_publish": (Subscription, "publish"),
+    "api_call_action": (BaseResponse, "call_action"),
+    "sfn_error_logging": (eval_component.EvalComponent, "_log_exception"),
+}
+
+# Modules that imported `boto_client_for` by name: each must see the cached factory.
+_BOTO_CLIENT_IMPORTERS = (
+    sfn_boto_client,
+    lambda_eval_utils,
+    state_task_service_aws_sdk,
+    state_task_service_dynamodb,
+    state_task_service_lambda,
+)
+
+
+class Patches:
+    """Attribute replacements that can be undone in reverse order."""
+
+    def __init__(self) -> None:
+        self._undo: list[tuple[object, str, Any, bool]] = []
+
+    def replace(self, owner: object, attribute: str, value: Any) -> Any:
+        had = attribute in vars(owner) if isinstance(owner, type) else hasattr(owner, attribute)
+        original = getattr(owner, attribute, None)
+        self._undo.append((owner, attribute, original, had))
+        setattr(owner, attribute, value)
+        return original
+
+    def undo(self) -> None:
+        while self._undo:
+            owner, attribute, original, had = self._undo.pop()
+            if had:
+                setattr(owner, attribute, original)
+            else:
+                delattr(owner, attribute)
+
+
+# --- errors moto serializes like the real services ------------------------------------------
+
+
+class _ServiceFault(JsonRESTError):
+    code = 400
+
+
+class SesThrottled(_ServiceFault):
+    code = 429
+
+    def __init__(self) -> None:
+        super().__init__("TooManyRequestsException", "Maximum sending rate exceeded (injected fault).")
+
+
+class SesRejected(_ServiceFault):
+    def __init__(self, reason: str = "Email address is not verified (injected fault).") -> None:
+        super().__init__("MessageRejected", reason)
+
+
+class DynamoThrottled(_ServiceFault):
+    def __init__(self) -> None:
+        super().__init__(
+            "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+            "The level of configured provisioned throughput for the table was exceeded (injected fault).",
+        )
+
+
+class LambdaServiceFault(_ServiceFault):
+    code = 500
+
+    def __init__(self) -> None:
+        super().__init__("ServiceException", "The AWS Lambda service encountered an internal error (injected fault).")
+
+
+# --- in-process Lambda ------------------------------------------------------------------------
+
+
+@dataclass
+class LambdaContext:
+    """What Powertools and our handlers read from the Lambda context object."""
+
+    function_name: str
+    invoked_function_arn: str
+    memory_limit_in_mb: int
+    aws_request_id: str
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    deadline_ms: float = 0.0
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int(self.deadline_ms - time.time() * 1000))
+
+
+@dataclass
+class Invocation:
+    function_name: str
+    started: float
+    seconds: float
+    errored: bool
+
+
+def _load_handler(handler_path: str) -> Callable[[Any, Any], Any]:
+    module_name, _, attribute = handler_path.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+
+
+def install_inprocess_lambda(
+    patches: Patches,
+    *,
+    faults: Faults,
+    rng: random.Random,
+    fault_functions: frozenset[str],
+    on_invocation: Callable[[Invocation], None],
+) -> None:
+    """Seam `lambda_invoke`: run `Handler` of the function in this process instead of Docker.
+
+    Returns the payload and the error flag exactly as moto's Docker path would: an exception becomes
+    `{"errorType", "errorMessage", "stackTrace"}` with FunctionError set, which the interpreter turns
+    into the error name `errorType` (so `raise InvalidOrder(...)` is caught as `InvalidOrder`).
+    """
+
+    def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        if (
+            self.function_name in fault_functions
+            and faults.lambda_error_rate
+            and rng.random() < faults.lambda_error_rate
+        ):
+            raise LambdaServiceFault()
+        handler = _load_handler(self.handler)
+        context = LambdaContext(
+            function_name=self.function_name,
+            invoked_function_arn=self.function_arn,
+            memory_limit_in_mb=int(self.memory_size or 128),
+            aws_request_id=str(uuid.uuid4()),
+            log_group_name=f"/aws/lambda/{self.function_name}",
+            deadline_ms=time.time() * 1000 + int(self.timeout or 3) * 1000,
+        )
+        started = time.perf_counter()
+        errored = False
+        try:
+            result = handler(event if event is not None else {}, context)
+            payload = json.dumps(result)
+        except Exception as exc:
+            errored = True
+            payload = json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "requestId": context.aws_request_id,
+                    "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
+                }
+            )
+        on_invocation(Invocation(self.function_name, started, time.perf_counter() - started, errored))
+        return payload, errored, ""
+
+    patches.replace(LambdaFunction, "_invoke_lambda", _invoke_lambda)
+
+
+# --- SES ------------------------------------------------------------------------------------
+
+
+def install_ses_capture(
+    patches: Patches,
+    *,
+    faults: Faults,
+    rng: random.Random,
+    on_sent: Callable[[str, dict[str, Any]], None],
+) -> None:
+    """Seam `sesv2_send_email`: inject faults, then hand every accepted mail to `on_sent`.
+
+    `on_sent(message_id, request)` gets the SendEmail request as sent (FromEmailAddress,
+    Destination, Content, ConfigurationSetName, EmailTags) and the id SES returned.
+    """
+    original = SESV2Response.send_email
+
+    def send_email(self: SESV2Response) -> str:
+        if faults.ses_throttle_rate and rng.random() < faults.ses_throttle_rate:
+            raise SesThrottled()
+        if faults.ses_reject_rate and rng.random() < faults.ses_reject_rate:
+            raise SesRejected()
+        response = original(self)
+        on_sent(json.loads(response)["MessageId"], json.loads(self.body))
+        return response
+
+    patches.replace(SESV2Response, "send_email", send_email)
+
+
+def install_sfn_error_names(patches: Patches) -> None:
+    """Seam `sfn_aws_sdk_error_names`: AWS names SESv2 errors `SesV2.*Exception`; moto says `sesv2.*`."""
+    names = dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES)
+    names["sesv2"] = "SesV2"
+    patches.replace(state_task_service_aws_sdk, "_SERVICE_ERROR_NAMES", names)
+
+
+# --- time -----------------------------------------------------------------------------------
+
+
+class _ScaledTime:
+    """Stands in for the `time` module inside the interpreter's retrier: sleeps are scaled."""
+
+    def __init__(self, scale: float) -> None:
+        self._scale = scale
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds * self._scale)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def install_time_scale(patches: Patches, scale: float) -> None:
+    """Seam `sfn_retry_sleep`: Retry back-offs sleep `scale` times as long (tests, demo, bench)."""
+    patches.replace(retrier_decl, "time", _ScaledTime(scale))
+
+
+# --- speed ------------------------------------------------------------------------------------
+
+
+def install_sfn_caches(patches: Patches) -> None:
+    """Seams `sfn_definition_parse`, `sfn_boto_client`, `sfn_jsonpath_parse`.
+
+    moto re-parses the definition (ANTLR), builds new boto3 clients for every task and re-compiles
+    every JSONPath per execution. The parsed program keeps per-execution state in the Environment,
+    not in its components, so one parse serves every execution of a definition.
+    """
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    @functools.lru_cache(maxsize=16)
+    def parse_definition(definition: str) -> Any:
+        return AmazonStateLanguageParser.parse(definition)[0]
+
+    def _get_evaluation_entrypoint(self: Any) -> Any:
+        return parse_definition(self._evaluation_details.state_machine_details.definition)
+
+    patches.replace(execution_worker.ExecutionWorker, "_get_evaluation_entrypoint", _get_evaluation_entrypoint)
+
+    original_factory = sfn_boto_client.boto_client_for
+    clients: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()
+
+    def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+        key = (region, service)
+        client = clients.get(key)
+        if client is None:
+            with lock:
+                client = clients.get(key) or original_factory(region, service, state_credentials)
+                clients[key] = client
+        return client
+
+    for module in _BOTO_CLIENT_IMPORTERS:
+        if hasattr(module, "boto_client_for"):
+            patches.replace(module, "boto_client_for", boto_client_for)
+
+    patches.replace(json_path, "parse", functools.lru_cache(maxsize=512)(json_path.parse))
+
+
+def install_quiet_interpreter_logs(patches: Patches) -> None:
+    """Seam `sfn_error_logging`: moto logs every caught error with `repr()` of the whole component
+    tree (kilobytes, eagerly built, even when the error is handled by a Catch or a Choice). The
+    runtime keeps those logs only when the interpreter's logger is at DEBUG."""
+    logger = logging.getLogger(eval_component.__name__)
+    logger.setLevel(logging.CRITICAL)
+    for name in ("_log_exception", "_log_failure_event_exception"):
+        original = getattr(eval_component.EvalComponent, name)
+
+        def quiet(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
+            if logger.isEnabledFor(logging.DEBUG):
+                _original(self, *args, **kwargs)
+
+        patches.replace(eval_component.EvalComponent, name, quiet)
+
+
+# --- faults -----------------------------------------------------------------------------------
+
+
+_DYNAMO_FAULT_ACTIONS = ("update_item", "put_item", "get_item", "query")
+
+
+def install_ddb_faults(patches: Patches, *, faults: Faults, rng: random.Random) -> None:
+    """Seam `dynamodb_handler`: throttle a share of item reads and writes, before they apply."""
+    if not faults.ddb_throttle_rate:
+        return
+    for action in _DYNAMO_FAULT_ACTIONS:
+        original = getattr(DynamoHandler, action)
+
+        def throttled(self: DynamoHandler, _original: Any = original) -> Any:
+            if rng.random() < faults.ddb_throttle_rate:
+                raise DynamoThrottled()
+            return _original(self)
+
+        patches.replace(DynamoHandler, action, throttled)
+
+
+def install_sns_duplicates(patches: Patches, *, faults: Faults, rng: random.Random, queue_arns: set[str]) -> None:
+    """Seam `sns_subscription_publish`: SNS is at-least-once; deliver some messages to the queue twice."""
+    if not faults.sns_duplicate_rate:
+        return
+    original = Subscription.publish
+
+    def publish(self: Subscription, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if self.endpoint in queue_arns and rng.random() < faults.sns_duplicate_rate:
+            original(self, *args, **kwargs)
+        return result
+
+    patches.replace(Subscription, "publish", publish)
+
+
+# --- counting -----------------------------------------------------------------------------------
+
+
+class ApiCounter:
+    """Requests moto served, by (service, action). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.calls: Counter[tuple[str, str]] = Counter()
+
+    def add(self, service: str, action: str) -> None:
+        with self._lock:
+            self.calls[(service, action)] += 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            out: dict[str, dict[str, int]] = {}
+            for (service, action), count in sorted(self.calls.items()):
+                out.setdefault(service, {})[action] = count
+            return out
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+def install_api_counter(patches: Patches, counter: ApiCounter) -> None:
+    """Seam `api_call_action`: count every API request moto serves, in-process or over HTTP."""
+    original = BaseResponse.call_action
+
+    def call_action(self: BaseResponse) -> Any:
+        try:
+            counter.add(self.service_name or "unknown", self._get_action())
+        except Exception:  # noqa: S110 - counting must never break a request
+            pass
+        return original(self)
+
+    patches.replace(BaseResponse, "call_action", call_action)

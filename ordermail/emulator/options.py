@@ -1,0 +1,62 @@
+"""Options of the embedded runtime: where it listens, how fast its clock runs, which faults it injects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tasks import names
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Fault injection, off by default. Rates are probabilities per call (0.0 to 1.0)."""
+
+    ses_throttle_rate: float = 0.0  # SESv2 SendEmail → TooManyRequestsException
+    ses_reject_rate: float = 0.0  # SESv2 SendEmail → MessageRejected
+    ddb_throttle_rate: float = 0.0  # DynamoDB item writes/reads → ProvisionedThroughputExceededException
+    lambda_error_rate: float = 0.0  # workflow Lambda invokes → Lambda.ServiceException
+    sns_duplicate_rate: float = 0.0  # orders topic → queue delivered twice
+    seed: int | None = None  # a seed makes a run's faults repeatable
+
+    def __post_init__(self) -> None:
+        for name in ("ses_throttle_rate", "ses_reject_rate", "ddb_throttle_rate", "lambda_error_rate",
+                     "sns_duplicate_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Faults.{name} must be between 0 and 1, got {value}")
+
+    @property
+    def any(self) -> bool:
+        return any((self.ses_throttle_rate, self.ses_reject_rate, self.ddb_throttle_rate,
+                    self.lambda_error_rate, self.sns_duplicate_rate))
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    env: str = "dev"
+    host: str = "127.0.0.1"
+    port: int | None = None  # None: a free loopback port
+    outbox_dir: Path = field(default_factory=lambda: Path("outbox"))
+    # The runtime's clock factor: retry back-offs, the claim lease, the queue's visibility timeout
+    # and SES event delays are multiplied by it (1.0 = real AWS timing).
+    time_scale: float = 0.01
+    ses_event_delay_seconds: float = 2.0  # SES's own delay before Delivery, before scaling
+    pipe_workers: int = 4  # concurrent executions the Pipe runs (Pipes scale with the queue)
+    # fast=False runs stock moto (definition parsed and state machine copied per execution, new
+    # boto3 clients per task, async executions polled, nothing pruned): the benchmark's baseline.
+    fast: bool = True
+    faults: Faults = field(default_factory=Faults)
+    ses_sandbox: bool | None = None  # None: the context default (true outside prod)
+    max_receive_count: int | None = None  # None: names.CONTEXT_DEFAULTS
+
+    def __post_init__(self) -> None:
+        if self.env not in names.ENVIRONMENTS:
+            raise ValueError(f"env must be one of {names.ENVIRONMENTS}, got {self.env!r}")
+        if not 0 < self.time_scale <= 1:
+            raise ValueError(f"time_scale must be in (0, 1], got {self.time_scale}")
+        if self.pipe_workers < 1:
+            raise ValueError("pipe_workers must be at least 1")
+
+    def scaled(self, seconds: float) -> float:
+        return seconds * self.time_scale

@@ -1,0 +1,261 @@
+"""Creates every resource of the stack on moto, with boto3, from the names and ASL the CDK app uses.
+
+moto's CloudFormation skips Pipes, SES configuration sets, SNS subscriptions and alarms, and puts
+state machines where the interpreter does not see them, so the runtime provisions with plain API
+calls instead. The stack outputs are then registered as a CloudFormation stack of the same name,
+so `describe_stacks` (what the CLI reads) answers the same locally as on AWS.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tasks import names
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ASL_PATH = REPO_ROOT / "asl" / "order_email.asl.json"
+ACCOUNT_ID = "123456789012"
+
+# The handler module of each function, as the CDK app deploys them.
+HANDLERS = {
+    "validate_function": "tasks.validate.handler",
+    "render_function": "tasks.render.handler",
+    "feedback_function": "tasks.feedback.handler",
+    "status_api_function": "tasks.status_api.handler",
+}
+
+
+@dataclass
+class Settings:
+    """The deployment parameters, from the same context defaults as cdk.json."""
+
+    env: str
+    region: str = "us-east-1"
+    domain: str = str(names.CONTEXT_DEFAULTS["domain"])
+    from_address: str = str(names.CONTEXT_DEFAULTS["fromAddress"])
+    shop_name: str = str(names.CONTEXT_DEFAULTS["shopName"])
+    ses_sandbox: bool = True
+    sandbox_recipient: str = str(names.CONTEXT_DEFAULTS["sandboxRecipient"])
+    retention_days: int = int(names.CONTEXT_DEFAULTS["retentionDays"])  # type: ignore[call-overload]
+    max_receive_count: int = int(names.CONTEXT_DEFAULTS["maxReceiveCount"])  # type: ignore[call-overload]
+    default_currency: str = str(names.CONTEXT_DEFAULTS["defaultCurrency"])
+    claim_lease_seconds: int = names.CLAIM_LEASE_SECONDS
+    visibility_timeout_seconds: int = names.QUEUE_VISIBILITY_SECONDS
+
+
+@dataclass
+class Provisioned:
+    names: dict[str, str]
+    outputs: dict[str, str]
+    orders_queue_url: str
+    orders_queue_arn: str
+    dlq_url: str
+    ses_events_topic_arn: str
+    state_machine_arn: str
+    function_env: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+def render_definition(substitutions: dict[str, str]) -> str:
+    """The ASL with its `${Placeholders}` filled, exactly as `definition_substitutions` does in CDK."""
+    text = ASL_PATH.read_text(encoding="utf-8")
+    for key, value in substitutions.items():
+        text = text.replace("${" + key + "}", value)
+    if "${" in text:
+        start = text.index("${")
+        raise ValueError(f"unfilled placeholder in {ASL_PATH.name}: {text[start:start + 40]}")
+    return text
+
+
+def function_environments(settings: Settings, ledger_table: str) -> dict[str, dict[str, str]]:
+    common = {
+        names.ENV_ENVIRONMENT: settings.env,
+        names.ENV_POWERTOOLS_SERVICE: names.SERVICE_NAME,
+        names.ENV_POWERTOOLS_NAMESPACE: names.METRICS_NAMESPACE,
+        names.ENV_LOG_LEVEL: "WARNING",
+    }
+    return {
+        "validate_function": {
+            **common,
+            names.ENV_DEFAULT_CURRENCY: settings.default_currency,
+            names.ENV_SES_SANDBOX: "true" if settings.ses_sandbox else "false",
+            names.ENV_SANDBOX_RECIPIENT: settings.sandbox_recipient,
+            names.ENV_RETENTION_DAYS: str(settings.retention_days),
+            names.ENV_CLAIM_LEASE_SECONDS: str(settings.claim_lease_seconds),
+        },
+        "render_function": {
+            **common,
+            names.ENV_SHOP_NAME: settings.shop_name,
+            names.ENV_DEFAULT_CURRENCY: settings.default_currency,
+        },
+        "feedback_function": {**common, names.ENV_LEDGER_TABLE: ledger_table},
+        "status_api_function": {**common, names.ENV_LEDGER_TABLE: ledger_table},
+    }
+
+
+def _placeholder_zip() -> bytes:
+    # moto wants a code package; the handlers run in-process from this checkout (hooks.py).
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "ordermail handlers run in-process from the tasks/ package.")
+    return buffer.getvalue()
+
+
+def _role(iam: Any, name: str, service: str) -> str:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
+    }
+    return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"])
+
+
+def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisioned:
+    region = settings.region
+    resource = names.resource_names(settings.env)
+
+    def client(service: str) -> Any:
+        return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
+
+    iam, sns, sqs, ddb = client("iam"), client("sns"), client("sqs"), client("dynamodb")
+    lam, sfn, ses, cfn = client("lambda"), client("stepfunctions"), client("sesv2"), client("cloudformation")
+
+    # Ledger: key, TTL and indexes as docs/LEDGER.md and the CDK ledger construct define them.
+    ddb.create_table(
+        TableName=resource["ledger_table"],
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": names.LEDGER_PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": "status", "AttributeType": "S"},
+            {"AttributeName": "updatedAt", "AttributeType": "S"},
+            {"AttributeName": "sesMessageId", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": names.LEDGER_PARTITION_KEY, "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": names.LEDGER_STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "status", "KeyType": "HASH"},
+                    {"AttributeName": "updatedAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+            {
+                "IndexName": names.LEDGER_MESSAGE_ID_INDEX,
+                "KeySchema": [{"AttributeName": "sesMessageId", "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+        SSESpecification={"Enabled": True},
+    )
+    ddb.update_time_to_live(
+        TableName=resource["ledger_table"],
+        TimeToLiveSpecification={"Enabled": True, "AttributeName": names.LEDGER_TTL_ATTRIBUTE},
+    )
+
+    # Topics, queue, DLQ and the raw-delivery subscription with its filter policy.
+    orders_topic = sns.create_topic(Name=resource["orders_topic"])["TopicArn"]
+    ses_events_topic = sns.create_topic(Name=resource["ses_events_topic"])["TopicArn"]
+    sns.create_topic(Name=resource["ops_topic"])
+    dlq_url = sqs.create_queue(QueueName=resource["orders_dlq"])["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=resource["orders_queue"],
+        Attributes={
+            "VisibilityTimeout": str(settings.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": settings.max_receive_count}
+            ),
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.create_queue(QueueName=resource["feedback_dlq"])
+    sns.subscribe(
+        TopicArn=orders_topic,
+        Protocol="sqs",
+        Endpoint=queue_arn,
+        Attributes={
+            "RawMessageDelivery": "true",
+            "FilterPolicy": json.dumps({names.ORDER_EVENT_TYPE_ATTRIBUTE: [names.ORDER_EVENT_TYPE]}),
+        },
+    )
+
+    # Lambda functions (run in-process by hooks.install_inprocess_lambda).
+    lambda_role = _role(iam, f"{names.SERVICE_NAME}-{settings.env}-lambda", "lambda.amazonaws.com")
+    environments = function_environments(settings, resource["ledger_table"])
+    function_arns: dict[str, str] = {}
+    for key, handler in HANDLERS.items():
+        function_arns[key] = lam.create_function(
+            FunctionName=resource[key],
+            Runtime="python3.12",
+            Architectures=["arm64"],
+            Role=lambda_role,
+            Handler=handler,
+            Code={"ZipFile": _placeholder_zip()},
+            Timeout=30,
+            MemorySize=256,
+            Environment={"Variables": environments[key]},
+        )["FunctionArn"]
+    sns.subscribe(TopicArn=ses_events_topic, Protocol="lambda", Endpoint=function_arns["feedback_function"])
+
+    # SES: the domain identity and the configuration set (its event destination is the runtime's
+    # EventPublisher, which publishes to ses_events_topic).
+    ses.create_email_identity(EmailIdentity=settings.domain)
+    ses.create_configuration_set(ConfigurationSetName=resource["configuration_set"])
+
+    # The state machine, from the same ASL file and placeholders as the CDK app.
+    sfn_role = _role(iam, f"{names.SERVICE_NAME}-{settings.env}-state-machine", "states.amazonaws.com")
+    definition = render_definition(
+        {
+            "ValidateFunctionArn": function_arns["validate_function"],
+            "RenderFunctionArn": function_arns["render_function"],
+            "LedgerTableName": resource["ledger_table"],
+            "FromAddress": settings.from_address,
+            "ConfigurationSetName": resource["configuration_set"],
+        }
+    )
+    state_machine_arn = sfn.create_state_machine(
+        name=resource["state_machine"], definition=definition, roleArn=sfn_role, type="EXPRESS"
+    )["stateMachineArn"]
+
+    outputs = {
+        "OrdersTopicArn": orders_topic,
+        "SesEventsTopicArn": ses_events_topic,
+        "LedgerTableName": resource["ledger_table"],
+        "StateMachineArn": state_machine_arn,
+        "OrdersQueueUrl": queue_url,
+        "DeadLetterQueueUrl": dlq_url,
+        "StatusApiUrl": "",  # filled by the runtime when its status API listens
+        "DashboardUrl": "(no dashboard in the local runtime: use `ordermail status` and `ordermail history`)",
+    }
+    return Provisioned(
+        names=resource,
+        outputs=outputs,
+        orders_queue_url=queue_url,
+        orders_queue_arn=queue_arn,
+        dlq_url=dlq_url,
+        ses_events_topic_arn=ses_events_topic,
+        state_machine_arn=state_machine_arn,
+        function_env=environments,
+    )
+
+
+def register_outputs_stack(env: str, outputs: dict[str, str], *, region: str, endpoint_url: str | None = None) -> None:
+    """A CloudFormation stack whose Outputs are the stack outputs: the CLI reads them as on AWS."""
+    cfn = boto3.client("cloudformation", region_name=region, endpoint_url=endpoint_url)
+    template = {
+        "Description": "ordermail local runtime: outputs of the embedded stack",
+        "Resources": {"LocalRuntimeMarker": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
+        "Outputs": {key: {"Value": value or "-"} for key, value in outputs.items()},
+    }
+    name = names.stack_name(env)
+    try:
+        cfn.delete_stack(StackName=name)
+    except Exception:  # noqa: S110 - nothing to replace on first registration
+        pass
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))

@@ -1,0 +1,380 @@
+"""The embedded local runtime: the whole stack on moto, in this process, with a loopback endpoint.
+
+    with LocalRuntime(RuntimeOptions(outbox_dir=tmp)) as runtime:
+        boto3.client("sns", endpoint_url=runtime.endpoint_url).publish(...)
+        runtime.wait_idle()
+
+In-process boto3 calls are served by moto directly (no HTTP); other processes (the CLI, the AWS
+CLI, any SDK) reach the same backends at `runtime.endpoint_url`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto import mock_aws
+from moto.core.config import default_user_config
+from moto.server import ThreadedMotoServer
+
+from tasks import names
+
+from . import hooks
+from .options import RuntimeOptions
+from .outbox import Outbox, order_id_of
+from .pipe import ExecutionResult, ExecutionRunner, PipePoller
+from .provision import ACCOUNT_ID, Provisioned, Settings, provision, register_outputs_stack
+from .ses_events import EventPublisher, events_for
+
+_FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+_ACTIVE_LOCK = threading.Lock()
+_ACTIVE: list[LocalRuntime] = []
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class SentMail:
+    message_id: str
+    order_id: str | None
+    recipients: list[str]
+    subject: str
+    at: float
+
+
+@dataclass
+class RuntimeStats:
+    executions: list[ExecutionResult] = field(default_factory=list)
+    invocations: list[hooks.Invocation] = field(default_factory=list)
+    sent: list[SentMail] = field(default_factory=list)
+
+
+class LocalRuntime:
+    def __init__(self, options: RuntimeOptions | None = None) -> None:
+        self.options = options or RuntimeOptions()
+        self.port = self.options.port or free_port(self.options.host)
+        self.endpoint_url = f"http://{self.options.host}:{self.port}"
+        self.region = "us-east-1"
+        self.api_calls = hooks.ApiCounter()
+        self.stats_data = RuntimeStats()
+        self._stats_lock = threading.Lock()
+        self._patches = hooks.Patches()
+        self._rng = random.Random(self.options.faults.seed)  # noqa: S311 - fault injection, not security
+        self._mock: Any = None
+        self._server: ThreadedMotoServer | None = None
+        self._poller: PipePoller | None = None
+        self._publisher: EventPublisher | None = None
+        self._saved_env: dict[str, str | None] = {}
+        self._saved_config: dict[str, Any] = {}
+        self.outbox = Outbox(self.options.outbox_dir)
+        self.provisioned: Provisioned | None = None
+        self.started = False
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalRuntime:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        with _ACTIVE_LOCK:
+            if _ACTIVE:
+                raise RuntimeError("a LocalRuntime is already running in this process; stop it first")
+            _ACTIVE.append(self)
+        try:
+            self._start()
+        except Exception:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
+        options = self.options
+        self._set_env(
+            {
+                **{key: os.environ.get(key) or value for key, value in _FAKE_CREDENTIALS.items()},
+                "AWS_DEFAULT_REGION": self.region,
+                "MOTO_PORT": str(self.port),  # the interpreter's own boto3 calls, when not stubbed
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "POWERTOOLS_METRICS_NAMESPACE": names.METRICS_NAMESPACE,
+            }
+        )
+        self._saved_config = {
+            "stepfunctions": dict(default_user_config.get("stepfunctions", {})),
+            "lambda": dict(default_user_config.get("lambda", {})),
+        }
+        config = {"stepfunctions": {"execute_state_machine": True}}
+        self._mock = mock_aws(config=config)  # type: ignore[arg-type]
+        self._mock.start()
+        self._install_hooks()
+        self._server = ThreadedMotoServer(ip_address=options.host, port=self.port, verbose=False)
+        self._server.start()
+
+        env_default_sandbox = options.env != "prod"
+        settings = Settings(
+            env=options.env,
+            region=self.region,
+            ses_sandbox=env_default_sandbox if options.ses_sandbox is None else options.ses_sandbox,
+            claim_lease_seconds=max(1, round(options.scaled(names.CLAIM_LEASE_SECONDS))),
+            visibility_timeout_seconds=max(2, round(options.scaled(names.QUEUE_VISIBILITY_SECONDS))),
+        )
+        if options.max_receive_count is not None:
+            settings.max_receive_count = options.max_receive_count
+        self.provisioned = provision(settings)
+        # The functions run in this process: their environment is this process's environment.
+        merged: dict[str, str] = {}
+        for variables in self.provisioned.function_env.values():
+            merged.update(variables)
+        self._set_env(merged)
+        _reset_handler_settings()
+
+        self._publisher = EventPublisher(self._publish_ses_event, delay_seconds=options.scaled(options.ses_event_delay_seconds))
+        self._publisher.start()
+
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[ACCOUNT_ID][self.region]
+        runner = ExecutionRunner(backend, self.provisioned.state_machine_arn, fast=options.fast)
+        self._poller = PipePoller(
+            sqs=boto3.client("sqs", region_name=self.region),
+            queue_url=self.provisioned.orders_queue_url,
+            queue_arn=self.provisioned.orders_queue_arn,
+            region=self.region,
+            runner=runner,
+            workers=options.pipe_workers,
+            on_result=self._on_execution,
+        )
+        self._poller.start()
+        register_outputs_stack(options.env, self.outputs, region=self.region)
+        self.started = True
+
+    def stop(self) -> None:
+        if self._poller:
+            self._poller.stop()
+            self._poller = None
+        if self._publisher:
+            self._publisher.stop()
+            self._publisher = None
+        if self._server:
+            self._server.stop()
+            self._server = None
+        self._patches.undo()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for section, values in self._saved_config.items():
+            default_user_config[section] = values  # type: ignore[literal-required]
+        self._restore_env()
+        with _ACTIVE_LOCK:
+            if self in _ACTIVE:
+                _ACTIVE.remove(self)
+        self.started = False
+
+    # --- what callers use ------------------------------------------------------------------------
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        if not self.provisioned:
+            raise RuntimeError("the runtime is not started")
+        return dict(self.provisioned.outputs)
+
+    @property
+    def names(self) -> dict[str, str]:
+        return names.resource_names(self.options.env)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client served in-process by this runtime."""
+        return boto3.client(service, region_name=self.region)
+
+    def queue_depths(self) -> dict[str, int]:
+        from moto.sqs import sqs_backends
+
+        backend = sqs_backends[ACCOUNT_ID][self.region]
+        depths = {}
+        for key in ("orders_queue", "orders_dlq"):
+            queue = backend.get_queue(self.names[key])
+            depths[key] = int(queue.approximate_number_of_messages) + int(
+                queue.approximate_number_of_messages_not_visible
+            ) + int(queue.approximate_number_of_messages_delayed)
+        return depths
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """True once the queue is drained, no execution runs and no SES event is pending."""
+        deadline = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < deadline:
+            busy = (
+                self.queue_depths()["orders_queue"]
+                or (self._poller.in_flight if self._poller else 0)
+                or (self._publisher.pending() if self._publisher else 0)
+            )
+            quiet = 0 if busy else quiet + 1
+            if quiet >= 3:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def sent_mails(self) -> list[SentMail]:
+        with self._stats_lock:
+            return list(self.stats_data.sent)
+
+    def executions(self) -> list[ExecutionResult]:
+        with self._stats_lock:
+            return list(self.stats_data.executions)
+
+    def stats(self) -> dict[str, Any]:
+        with self._stats_lock:
+            executions = list(self.stats_data.executions)
+            invocations = list(self.stats_data.invocations)
+            sent = len(self.stats_data.sent)
+        latencies = [r.started * 1000 + r.seconds * 1000 - r.sent_timestamp_ms for r in executions
+                     if r.status == "SUCCEEDED" and r.sent_timestamp_ms]
+        by_function: dict[str, list[float]] = {}
+        for invocation in invocations:
+            by_function.setdefault(invocation.function_name, []).append(invocation.seconds * 1000)
+        return {
+            "executions": {
+                "total": len(executions),
+                "succeeded": sum(1 for r in executions if r.status == "SUCCEEDED"),
+                "failed": sum(1 for r in executions if r.status != "SUCCEEDED"),
+            },
+            "mails_sent": sent,
+            "ses_events_published": self._publisher.published if self._publisher else 0,
+            "execution_ms": _percentiles([r.seconds * 1000 for r in executions]),
+            "publish_to_end_ms": _percentiles(latencies),
+            "lambda_ms": {name: _percentiles(values) for name, values in sorted(by_function.items())},
+            "api_calls": self.api_calls.snapshot(),
+        }
+
+    # --- internals --------------------------------------------------------------------------------
+
+    def _install_hooks(self) -> None:
+        options = self.options
+        resource = self.names
+        hooks.install_api_counter(self._patches, self.api_calls)
+        hooks.install_inprocess_lambda(
+            self._patches,
+            faults=options.faults,
+            rng=self._rng,
+            fault_functions=frozenset({resource["validate_function"], resource["render_function"]}),
+            on_invocation=self._on_invocation,
+        )
+        hooks.install_ses_capture(self._patches, faults=options.faults, rng=self._rng, on_sent=self._on_sent)
+        hooks.install_sfn_error_names(self._patches)
+        hooks.install_time_scale(self._patches, options.time_scale)
+        hooks.install_ddb_faults(self._patches, faults=options.faults, rng=self._rng)
+        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        if options.fast:
+            hooks.install_sfn_caches(self._patches)
+            hooks.install_quiet_interpreter_logs(self._patches)
+        from moto.sqs.models import Queue  # noqa: F401 - imported for the ARN below
+
+        queue_arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{resource['orders_queue']}"
+        hooks.install_sns_duplicates(self._patches, faults=options.faults, rng=self._rng, queue_arns={queue_arn})
+
+    def _on_sent(self, message_id: str, request: dict[str, Any]) -> None:
+        self.outbox.save(message_id, request)
+        mail = SentMail(
+            message_id=message_id,
+            order_id=order_id_of(request),
+            recipients=list(request.get("Destination", {}).get("ToAddresses", [])),
+            subject=request["Content"]["Simple"]["Subject"]["Data"],
+            at=time.time(),
+        )
+        with self._stats_lock:
+            self.stats_data.sent.append(mail)
+        if self._publisher:
+            self._publisher.schedule(events_for(message_id, request, region=self.region))
+
+    def _publish_ses_event(self, message: str) -> None:
+        assert self.provisioned is not None
+        self.client("sns").publish(TopicArn=self.provisioned.ses_events_topic_arn, Message=message)
+
+    def _on_invocation(self, invocation: hooks.Invocation) -> None:
+        with self._stats_lock:
+            self.stats_data.invocations.append(invocation)
+
+    def _on_execution(self, result: ExecutionResult) -> None:
+        with self._stats_lock:
+            self.stats_data.executions.append(result)
+        if self.options.fast:
+            _prune_moto_leftovers(self.region)
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            if key not in self._saved_env:
+                self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+
+    def _restore_env(self) -> None:
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"count": 0}
+    ordered = sorted(values)
+
+    def pick(fraction: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 2)
+
+    return {"count": len(ordered), "p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99),
+            "mean": round(statistics.fmean(ordered), 2), "max": round(ordered[-1], 2)}
+
+
+_prune_lock = threading.Lock()
+_prune_counter = [0]
+
+
+def _prune_moto_leftovers(region: str) -> None:
+    """moto never forgets finished interpreter threads or sent mails; over a long run memory grows."""
+    with _prune_lock:
+        _prune_counter[0] += 1
+        if _prune_counter[0] % 50:
+            return
+    from moto.ses.models import ses_backends
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    TMP_THREADS[:] = [thread for thread in TMP_THREADS if thread.is_alive()]
+    backend = ses_backends[ACCOUNT_ID][region]
+    backend.sent_messages.clear()
+
+
+def _reset_handler_settings() -> None:
+    """The handlers cache their settings at cold start; a new runtime is a new cold start."""
+    try:
+        from tasks import settings as handler_settings
+    except ImportError:
+        return
+    for name in ("reset_settings", "clear_settings_cache"):
+        reset = getattr(handler_settings, name, None)
+        if callable(reset):
+            reset()
+            return
+    get = getattr(handler_settings, "get_settings", None)
+    if get is not None and hasattr(get, "cache_clear"):
+        get.cache_clear()
