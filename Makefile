@@ -42,7 +42,7 @@ synth: install  ## synthesize to cdk.out (add CONTEXT="-c env=prod ..." via `npx
 	$(BIN)/python app.py
 
 bench: install  ## day + burst runs on the embedded runtime; writes docs/BENCHMARKS.md and docs/benchmarks.json
-	$(TEST_ENV) $(BIN)/ordermail bench
+	$(TEST_ENV) $(BIN)/python -m ordermail.bench
 
 clean:
 	rm -rf cdk.out outbox .pytest_cache .mypy_cache .ruff_cache

@@ -46,7 +46,7 @@ LEDGER_MESSAGE_ID_INDEX: Final = "bySesMessageId"  # PK sesMessageId
 
 # --- workflow timing -----------------------------------------------------------------------
 EXPRESS_MAX_SECONDS: Final = 300
-CLAIM_LEASE_SECONDS: Final = 360  # longer than an Express execution can live
+CLAIM_LEASE_SECONDS: Final = 310  # an Express execution lives at most 300 s; below the visibility timeout
 QUEUE_VISIBILITY_SECONDS: Final = 360  # above the workflow's maximum duration
 
 # --- environment variable keys of the Lambda functions -------------------------------------
@@ -111,3 +111,62 @@ def stack_name(env: str) -> str:
 
 ENV_CLAIM_LEASE_SECONDS: Final = "CLAIM_LEASE_SECONDS"
 ENV_ORDERMAIL_TIME_SCALE: Final = "ORDERMAIL_TIME_SCALE"  # the local runtime's clock factor; unset on AWS
+
+# --- stack outputs (contract: CloudFormation outputs of names.stack_name(env); the CLI reads them) --
+STACK_OUTPUT_KEYS: Final = (
+    "OrdersTopicArn",
+    "SesEventsTopicArn",
+    "LedgerTableName",
+    "StateMachineArn",
+    "OrdersQueueUrl",
+    "DeadLetterQueueUrl",
+    "StatusApiUrl",
+    "DashboardUrl",
+)
+
+# --- ledger statuses (docs/LEDGER.md) -------------------------------------------------------
+LEDGER_STATUSES: Final = (
+    "PROCESSING", "SENT", "DELAYED", "DELIVERED", "BOUNCED", "COMPLAINED", "REJECTED", "SUPPRESSED",
+    "INVALID", "FAILED",
+)
+# Statuses where the mail has gone out: replay refuses them (a copy needs `ordermail resend --reason`).
+LEDGER_SENT_STATUSES: Final = (
+    "SENT", "DELAYED", "DELIVERED", "BOUNCED", "COMPLAINED", "REJECTED", "SUPPRESSED",
+)
+
+# --- EMF metrics of the Lambda handlers (namespace METRICS_NAMESPACE, dimension service) ---
+METRIC_SENDS: Final = "Sends"
+METRIC_DELIVERIES: Final = "Deliveries"
+METRIC_BOUNCES: Final = "Bounces"
+METRIC_COMPLAINTS: Final = "Complaints"
+METRIC_REJECTS: Final = "Rejects"
+METRIC_DELIVERY_DELAYS: Final = "DeliveryDelays"
+METRIC_UNKNOWN_MESSAGE: Final = "UnknownMessage"
+METRIC_MALFORMED_RECORD: Final = "MalformedRecord"
+METRIC_DELIVERY_LATENCY: Final = "DeliveryLatency"  # ms, SES send -> delivery
+METRIC_ORDER_TO_DELIVERY_LATENCY: Final = "OrderToDeliveryLatency"  # ms, order timestamp -> delivery
+METRIC_INVALID_ORDERS: Final = "InvalidOrders"
+
+# --- infrastructure (workflow/): names the CDK app adds on top of resource_names(env) --------
+# Powertools for AWS Lambda (Python) V3 public layer, pinned to the version in requirements.txt.
+# Verify the number for a region with:
+#   aws ssm get-parameter --name /aws/service/powertools/python/arm64/python3.12/3.37.0
+POWERTOOLS_VERSION: Final = "3.37.0"
+POWERTOOLS_LAYER_ACCOUNT: Final = "017000801446"
+POWERTOOLS_LAYER_NAME: Final = "AWSLambdaPowertoolsPythonV3-python312-arm64"
+POWERTOOLS_LAYER_VERSION: Final = 41
+COST_ALLOCATION_TAG: Final = "Service"  # tag key the budget filters on (value SERVICE_NAME)
+
+
+def infra_names(env: str) -> dict[str, str]:
+    """Physical names of the resources only the deployed stack has (no local-runtime twin)."""
+    prefix = f"{SERVICE_NAME}-{env}"
+    return {
+        "key_alias": f"alias/{prefix}",
+        "status_api": f"{prefix}-status-api",
+        "status_api_access_log_group": f"/aws/apigateway/{prefix}-status-api",
+        "dashboard": f"{prefix}",
+        "budget": f"{prefix}-monthly",
+        "alarm_prefix": prefix,
+        "lambda_log_group_prefix": "/aws/lambda/",
+    }

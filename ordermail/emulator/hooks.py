@@ -45,13 +45,14 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
     state_task_service_dynamodb,
-    state_task_service_lambda,
 )
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution_worker
 
 from .options import Faults
+
+__all__ = ["Faults", "FaultScript", "Patches"]
 
 # The seams, named once: tests assert each still exists on the pinned moto.
 SEAMS: dict[str, tuple[object, str]] = {
@@ -74,7 +75,6 @@ _BOTO_CLIENT_IMPORTERS = (
     lambda_eval_utils,
     state_task_service_aws_sdk,
     state_task_service_dynamodb,
-    state_task_service_lambda,
 )
 
 
@@ -134,6 +134,35 @@ class LambdaServiceFault(_ServiceFault):
         super().__init__("ServiceException", "The AWS Lambda service encountered an internal error (injected fault).")
 
 
+# --- scripted faults (tests): "the next two SendEmail calls are throttled" -----------------------
+
+
+class FaultScript:
+    """Queues of errors to raise on the next calls of a target, before any random fault.
+
+    Targets: `ses` (SesThrottled, SesRejected), `dynamodb` (DynamoThrottled), `lambda` (the
+    workflow's functions) or one function's name; a LambdaServiceFault fails the invoke itself
+    (`Lambda.ServiceException`), any other exception is raised by the handler (a function error).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queues: dict[str, list[Exception]] = {}
+
+    def add(self, target: str, *errors: Exception) -> None:
+        with self._lock:
+            self._queues.setdefault(target, []).extend(errors)
+
+    def take(self, target: str) -> Exception | None:
+        with self._lock:
+            queue = self._queues.get(target)
+            return queue.pop(0) if queue else None
+
+    def pending(self, target: str) -> int:
+        with self._lock:
+            return len(self._queues.get(target, []))
+
+
 # --- in-process Lambda ------------------------------------------------------------------------
 
 
@@ -167,6 +196,13 @@ def _load_handler(handler_path: str) -> Callable[[Any, Any], Any]:
     return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
 
 
+def _raising(error: Exception) -> Callable[[Any, Any], Any]:
+    def handler(event: Any, context: Any) -> Any:
+        raise error
+
+    return handler
+
+
 def install_inprocess_lambda(
     patches: Patches,
     *,
@@ -174,6 +210,7 @@ def install_inprocess_lambda(
     rng: random.Random,
     fault_functions: frozenset[str],
     on_invocation: Callable[[Invocation], None],
+    script: FaultScript,
 ) -> None:
     """Seam `lambda_invoke`: run `Handler` of the function in this process instead of Docker.
 
@@ -183,6 +220,11 @@ def install_inprocess_lambda(
     """
 
     def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
+        scripted = (
+            (script.take(self.function_name) or script.take("lambda")) if self.function_name in fault_functions else None
+        )
+        if isinstance(scripted, LambdaServiceFault):
+            raise scripted
         if (
             self.function_name in fault_functions
             and faults.lambda_error_rate
@@ -190,6 +232,8 @@ def install_inprocess_lambda(
         ):
             raise LambdaServiceFault()
         handler = _load_handler(self.handler)
+        if scripted is not None:
+            handler = _raising(scripted)
         context = LambdaContext(
             function_name=self.function_name,
             invoked_function_arn=self.function_arn,
@@ -228,6 +272,7 @@ def install_ses_capture(
     faults: Faults,
     rng: random.Random,
     on_sent: Callable[[str, dict[str, Any]], None],
+    script: FaultScript,
 ) -> None:
     """Seam `sesv2_send_email`: inject faults, then hand every accepted mail to `on_sent`.
 
@@ -237,6 +282,9 @@ def install_ses_capture(
     original = SESV2Response.send_email
 
     def send_email(self: SESV2Response) -> str:
+        scripted = script.take("ses")
+        if scripted is not None:
+            raise scripted
         if faults.ses_throttle_rate and rng.random() < faults.ses_throttle_rate:
             raise SesThrottled()
         if faults.ses_reject_rate and rng.random() < faults.ses_reject_rate:
@@ -311,8 +359,7 @@ def install_sfn_caches(patches: Patches) -> None:
         return client
 
     for module in _BOTO_CLIENT_IMPORTERS:
-        if hasattr(module, "boto_client_for"):
-            patches.replace(module, "boto_client_for", boto_client_for)
+        patches.replace(module, "boto_client_for", boto_client_for)
 
     patches.replace(json_path, "parse", functools.lru_cache(maxsize=512)(json_path.parse))
 
@@ -339,15 +386,16 @@ def install_quiet_interpreter_logs(patches: Patches) -> None:
 _DYNAMO_FAULT_ACTIONS = ("update_item", "put_item", "get_item", "query")
 
 
-def install_ddb_faults(patches: Patches, *, faults: Faults, rng: random.Random) -> None:
+def install_ddb_faults(patches: Patches, *, faults: Faults, rng: random.Random, script: FaultScript) -> None:
     """Seam `dynamodb_handler`: throttle a share of item reads and writes, before they apply."""
-    if not faults.ddb_throttle_rate:
-        return
     for action in _DYNAMO_FAULT_ACTIONS:
         original = getattr(DynamoHandler, action)
 
         def throttled(self: DynamoHandler, _original: Any = original) -> Any:
-            if rng.random() < faults.ddb_throttle_rate:
+            scripted = script.take("dynamodb")
+            if scripted is not None:
+                raise scripted
+            if faults.ddb_throttle_rate and rng.random() < faults.ddb_throttle_rate:
                 raise DynamoThrottled()
             return _original(self)
 

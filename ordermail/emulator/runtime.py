@@ -75,6 +75,7 @@ class LocalRuntime:
         self.stats_data = RuntimeStats()
         self._stats_lock = threading.Lock()
         self._patches = hooks.Patches()
+        self.faults = hooks.FaultScript()
         self._rng = random.Random(self.options.faults.seed)  # noqa: S311 - fault injection, not security
         self._mock: Any = None
         self._server: ThreadedMotoServer | None = None
@@ -232,6 +233,10 @@ class LocalRuntime:
             time.sleep(0.02)
         return False
 
+    def inject(self, target: str, *errors: Exception) -> None:
+        """Raise these errors on the next calls of `target` (ses, dynamodb, lambda); see hooks.FaultScript."""
+        self.faults.add(target, *errors)
+
     def sent_mails(self) -> list[SentMail]:
         with self._stats_lock:
             return list(self.stats_data.sent)
@@ -276,18 +281,19 @@ class LocalRuntime:
             rng=self._rng,
             fault_functions=frozenset({resource["validate_function"], resource["render_function"]}),
             on_invocation=self._on_invocation,
+            script=self.faults,
         )
-        hooks.install_ses_capture(self._patches, faults=options.faults, rng=self._rng, on_sent=self._on_sent)
+        hooks.install_ses_capture(
+            self._patches, faults=options.faults, rng=self._rng, on_sent=self._on_sent, script=self.faults
+        )
         hooks.install_sfn_error_names(self._patches)
         hooks.install_time_scale(self._patches, options.time_scale)
-        hooks.install_ddb_faults(self._patches, faults=options.faults, rng=self._rng)
+        hooks.install_ddb_faults(self._patches, faults=options.faults, rng=self._rng, script=self.faults)
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         if options.fast:
             hooks.install_sfn_caches(self._patches)
             hooks.install_quiet_interpreter_logs(self._patches)
-        from moto.sqs.models import Queue  # noqa: F401 - imported for the ARN below
-
         queue_arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{resource['orders_queue']}"
         hooks.install_sns_duplicates(self._patches, faults=options.faults, rng=self._rng, queue_arns={queue_arn})
 

@@ -1,0 +1,92 @@
+"""The runtime's own parts: what the Pipe hands the machine, SES's events, the outbox."""
+
+from __future__ import annotations
+
+import email
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from ordermail.emulator.outbox import Outbox, order_id_of
+from ordermail.emulator.pipe import to_pipe_record
+from ordermail.emulator.provision import render_definition
+from ordermail.emulator.ses_events import events_for, outcome_for
+from tasks import names
+
+
+def _request(to: str, *, tags: list[dict[str, str]] | None = None, html: str = "<p>Olá</p>") -> dict:
+    return {
+        "FromEmailAddress": "no-reply@shop.example",
+        "Destination": {"ToAddresses": [to]},
+        "Content": {"Simple": {"Subject": {"Data": "Pedido #1 confirmado ✓"},
+                               "Body": {"Html": {"Data": html}, "Text": {"Data": "Olá"}}}},
+        "ConfigurationSetName": "ordermail-dev-events",
+        "EmailTags": tags if tags is not None else [{"Name": names.SES_TAG_ORDER_ID, "Value": "A-1"}],
+    }
+
+
+def test_pipe_record_has_the_shape_pipes_deliver() -> None:
+    message = {
+        "MessageId": "m-1", "ReceiptHandle": "rh", "Body": "{}", "MD5OfBody": "md5",
+        "Attributes": {"ApproximateReceiveCount": "2", "SentTimestamp": "1700000000000"},
+        "MessageAttributes": {"eventType": {"StringValue": "OrderConfirmed", "DataType": "String"}},
+    }
+    record = to_pipe_record(message, queue_arn="arn:aws:sqs:us-east-1:123456789012:q", region="us-east-1")
+    assert record["body"] == "{}"
+    assert record["attributes"]["ApproximateReceiveCount"] == "2"
+    assert record["messageAttributes"]["eventType"]["stringValue"] == "OrderConfirmed"
+    assert record["eventSource"] == "aws:sqs"
+    assert record["eventSourceARN"].endswith(":q")
+
+
+@pytest.mark.parametrize(
+    ("local", "outcome", "types"),
+    [
+        ("success", "delivered", ["Send", "Delivery"]),
+        ("ooto", "delivered", ["Send", "Delivery"]),
+        ("bounce", "bounce", ["Send", "Bounce"]),
+        ("complaint", "complaint", ["Send", "Delivery", "Complaint"]),
+        ("suppressionlist", "suppressed", ["Send", "Bounce"]),
+    ],
+)
+def test_mailbox_simulator_outcomes(local: str, outcome: str, types: list[str]) -> None:
+    address = f"{local}@{names.SES_SIMULATOR_DOMAIN}"
+    assert outcome_for(address) == outcome
+    records = [r for _, r in events_for("mid-1", _request(address), region="us-east-1")]
+    assert [r["eventType"] for r in records] == types
+    for record in records:
+        assert record["mail"]["messageId"] == "mid-1"
+        assert record["mail"]["tags"]["ses:configuration-set"] == ["ordermail-dev-events"]
+        assert record["mail"]["tags"][names.SES_TAG_ORDER_ID] == ["A-1"]
+    if local == "suppressionlist":
+        assert records[1]["bounce"]["bounceSubType"] == "OnAccountSuppressionList"
+
+
+def test_virus_content_is_rejected() -> None:
+    records = events_for("mid-2", _request("a@example.com", html="X5O!P%@AP EICAR-STANDARD-ANTIVIRUS-TEST-FILE"),
+                         region="us-east-1")
+    assert [r["eventType"] for _, r in records] == ["Reject"]
+
+
+def test_outbox_writes_eml_and_html_with_unicode_intact(tmp_path: Path) -> None:
+    box = Outbox(tmp_path)
+    path = box.save("0100018c-abc", _request("a@example.com"))
+    message = email.message_from_bytes(path.read_bytes(), policy=default)
+    assert message["Subject"] == "Pedido #1 confirmado ✓"
+    assert message["X-Ordermail-Order-Id"] == "A-1"
+    assert message.get_body(("html",)).get_content().strip() == "<p>Olá</p>"
+    assert path.with_suffix(".html").read_text(encoding="utf-8") == "<p>Olá</p>"
+
+
+def test_encoded_order_id_tag_is_decoded() -> None:
+    import base64
+
+    order_id = "pedido/ção#7"
+    value = base64.b32encode(order_id.encode()).decode().rstrip("=")
+    assert order_id_of(_request("a@example.com", tags=[{"Name": names.SES_TAG_ORDER_ID_B32, "Value": value}])) == order_id
+
+
+def test_definition_placeholders_are_all_filled_or_refused() -> None:
+    with pytest.raises(ValueError, match="unfilled placeholder"):
+        render_definition({"ValidateFunctionArn": "x"})
