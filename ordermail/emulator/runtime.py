@@ -33,6 +33,7 @@ from .outbox import Outbox, order_id_of
 from .pipe import ExecutionResult, ExecutionRunner, PipePoller
 from .provision import ACCOUNT_ID, Provisioned, Settings, provision, register_outputs_stack
 from .ses_events import EventPublisher, events_for
+from .status_api import StatusApiServer
 
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -81,6 +82,7 @@ class LocalRuntime:
         self._server: ThreadedMotoServer | None = None
         self._poller: PipePoller | None = None
         self._publisher: EventPublisher | None = None
+        self._status_api: StatusApiServer | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_config: dict[str, Any] = {}
         self.outbox = Outbox(self.options.outbox_dir)
@@ -164,10 +166,18 @@ class LocalRuntime:
             on_result=self._on_execution,
         )
         self._poller.start()
+        self._status_api = StatusApiServer(
+            host=options.host, port=0, function_name=self.names["status_api_function"], region=self.region
+        )
+        self._status_api.start()
+        self.provisioned.outputs["StatusApiUrl"] = self._status_api.url
         register_outputs_stack(options.env, self.outputs, region=self.region)
         self.started = True
 
     def stop(self) -> None:
+        if self._status_api:
+            self._status_api.stop()
+            self._status_api = None
         if self._poller:
             self._poller.stop()
             self._poller = None

@@ -90,3 +90,20 @@ def test_encoded_order_id_tag_is_decoded() -> None:
 def test_definition_placeholders_are_all_filled_or_refused() -> None:
     with pytest.raises(ValueError, match="unfilled placeholder"):
         render_definition({"ValidateFunctionArn": "x"})
+
+
+def test_status_api_is_served_by_the_real_handler(runtime) -> None:  # type: ignore[no-untyped-def]
+    import json as _json
+    import urllib.error
+    import urllib.request
+
+    base = runtime.outputs["StatusApiUrl"]
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"{base}/orders/does-not-exist", timeout=10)  # noqa: S310 - loopback
+    assert missing.value.code == 404
+    with urllib.request.urlopen(f"{base}/orders?status=SENT&since=1h", timeout=10) as response:  # noqa: S310
+        assert response.status == 200
+        assert isinstance(_json.loads(response.read()), dict)
+    with pytest.raises(urllib.error.HTTPError) as bad:
+        urllib.request.urlopen(f"{base}/orders?status=NOPE", timeout=10)  # noqa: S310
+    assert bad.value.code == 400

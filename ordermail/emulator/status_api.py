@@ -1,0 +1,96 @@
+"""The status API, served on loopback by the local runtime.
+
+On AWS, API Gateway (IAM auth) hands `tasks.status_api.handler` a REST proxy event. Here a small
+HTTP server builds the same event for `GET /orders/{orderId}` and `GET /orders?status=&since=`
+and invokes the function through moto's Lambda, so the real handler answers. Loopback only and
+unauthenticated: it serves the local emulation, never real data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import boto3
+
+
+def proxy_event(method: str, raw_path: str, *, stage: str = "local") -> dict[str, Any]:
+    """An API Gateway REST (v1) Lambda proxy event for this request."""
+    parts = urlsplit(raw_path)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    path = parts.path
+    segments = [segment for segment in path.split("/") if segment]
+    resource, parameters = path, None
+    if len(segments) == 2 and segments[0] == "orders":
+        resource, parameters = "/orders/{orderId}", {"orderId": segments[1]}
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Accept": "application/json"},
+        "multiValueHeaders": {"Accept": ["application/json"]},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {key: [value] for key, value in query.items()} or None,
+        "pathParameters": parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/{stage}{path}",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "127.0.0.1", "userArn": "arn:aws:iam::123456789012:user/local"},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+class StatusApiServer:
+    def __init__(self, *, host: str, port: int, function_name: str, region: str) -> None:
+        self.function_name = function_name
+        self._lambda = boto3.client("lambda", region_name=region)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                server.answer(self)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
+                return
+
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
+        self.url = f"http://{host}:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name="status-api", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def answer(self, request: BaseHTTPRequestHandler) -> None:
+        event = proxy_event("GET", request.path)
+        response = self._lambda.invoke(FunctionName=self.function_name, Payload=json.dumps(event).encode())
+        payload = json.loads(response["Payload"].read() or b"{}")
+        if response.get("FunctionError"):
+            status, headers, body = 502, {"Content-Type": "application/json"}, json.dumps({"message": "function error"})
+        else:
+            status = int(payload.get("statusCode", 502))
+            headers = payload.get("headers") or {}
+            body = payload.get("body") or ""
+            if payload.get("isBase64Encoded"):
+                body = base64.b64decode(body).decode("utf-8")
+        data = body.encode("utf-8")
+        request.send_response(status)
+        for key, value in headers.items():
+            request.send_header(key, str(value))
+        request.send_header("Content-Length", str(len(data)))
+        request.end_headers()
+        request.wfile.write(data)
