@@ -14,11 +14,15 @@ with `Patches.replace`, so `Patches.undo()` restores moto exactly (tests install
   handled errors are not logged with a repr of the whole definition;
 - fault injection: SES throttling/rejection, DynamoDB throttling, Lambda service errors, duplicate
   SNS → SQS deliveries;
-- API call counting: every request moto serves, by service and action (the benchmark's counts).
+- API call counting: every request moto serves, by service and action (the benchmark's counts);
+- DynamoDB capacity metering (opt-in): the read/write units each request would consume on AWS;
+- queue speed (fast mode only): moto's SQS queue scans every message, reading the clock for
+  each, on every send/receive/delete; a lazy view and one-pass delete keep bursts linear.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import json
@@ -39,6 +43,7 @@ from moto.core.responses import BaseResponse
 from moto.dynamodb.responses import DynamoHandler
 from moto.sesv2.responses import SESV2Response
 from moto.sns.models import Subscription
+from moto.sqs.models import Queue as SqsQueue
 from moto.stepfunctions.parser.asl.component import eval_component
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -52,7 +57,7 @@ from moto.stepfunctions.parser.backend import execution_worker
 
 from .options import Faults
 
-__all__ = ["Faults", "FaultScript", "Patches"]
+__all__ = ["FaultScript", "Faults", "Patches"]
 
 # The seams, named once: tests assert each still exists on the pinned moto.
 SEAMS: dict[str, tuple[object, str]] = {
@@ -67,6 +72,8 @@ SEAMS: dict[str, tuple[object, str]] = {
     "sns_subscription_publish": (Subscription, "publish"),
     "api_call_action": (BaseResponse, "call_action"),
     "sfn_error_logging": (eval_component.EvalComponent, "_log_exception"),
+    "sqs_queue_messages": (SqsQueue, "messages"),
+    "sqs_queue_delete": (SqsQueue, "delete_message"),
 }
 
 # Modules that imported `boto_client_for` by name: each must see the cached factory.
@@ -448,10 +455,210 @@ def install_api_counter(patches: Patches, counter: ApiCounter) -> None:
     original = BaseResponse.call_action
 
     def call_action(self: BaseResponse) -> Any:
-        try:
+        with contextlib.suppress(Exception):  # counting must never break a request
             counter.add(self.service_name or "unknown", self._get_action())
-        except Exception:  # noqa: S110 - counting must never break a request
-            pass
         return original(self)
 
     patches.replace(BaseResponse, "call_action", call_action)
+
+
+# --- metering and queue speed (the benchmark: ordermail/bench) ---------------------------------
+
+
+class CapacityMeter:
+    """DynamoDB capacity units the requests moto served would consume on AWS (on-demand mode).
+
+    Writes (PutItem, UpdateItem, DeleteItem): 1 write unit per started KB of the larger of the item
+    before and after the write, at least 1 (a write refused by its condition is billed on the item
+    as it was), plus 1 unit per global secondary index entry written or deleted (an index key that
+    changes is a delete and a put; KEYS_ONLY entries are far below 1 KB). Reads: 1 read unit per
+    started 4 KB (GetItem: the item; Query: the items returned), half for eventually consistent
+    reads. Item sizes are moto's `Item.size()` (attribute names plus values, without DynamoDB's few
+    bytes of list/map overhead). Throttled requests (injected faults) never reach the meter.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.write_units = 0.0
+        self.index_write_units = 0.0
+        self.read_units = 0.0
+        self.requests: Counter[str] = Counter()
+
+    def add(self, action: str, *, write: float = 0.0, index: float = 0.0, read: float = 0.0) -> None:
+        with self._lock:
+            self.requests[action] += 1
+            self.write_units += write
+            self.index_write_units += index
+            self.read_units += read
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "write_units": self.write_units,
+                "index_write_units": self.index_write_units,
+                "read_units": self.read_units,
+                "requests": dict(self.requests),
+            }
+
+    def reset(self) -> None:
+        with self._lock:
+            self.write_units = self.index_write_units = self.read_units = 0.0
+            self.requests.clear()
+
+
+def _metered_item(handler: DynamoHandler, key: dict[str, Any] | None) -> tuple[Any, Any]:
+    """(table, stored item or None) for a request's key; (None, None) when it cannot be resolved."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    try:
+        table = handler.dynamodb_backend.get_table(handler.body["TableName"])
+        if not key or table.hash_key_attr not in key:
+            return table, None
+        hash_value = DynamoType(key[table.hash_key_attr])
+        range_attr = table.range_key_attr
+        range_value = DynamoType(key[range_attr]) if range_attr and range_attr in key else None
+        return table, table.get_item(hash_value, range_value)
+    except Exception:
+        return None, None
+
+
+def _index_entries(table: Any, item: Any) -> list[tuple[str, Any]]:
+    """(index name, key values) of every global secondary index entry the item has."""
+    if table is None or item is None:
+        return []
+    entries = []
+    for index in table.global_indexes:
+        attributes = [element["AttributeName"] for element in index.schema]
+        if all(name in item.attrs for name in attributes):
+            entries.append((index.name, tuple(str(item.attrs[name].value) for name in attributes)))
+    return entries
+
+
+def _kb_units(size: float, unit: int) -> float:
+    return float(max(1, -(-int(size) // unit)))
+
+
+def install_ddb_capacity_meter(patches: Patches, meter: CapacityMeter) -> None:
+    """Seam `dynamodb_handler`: meter the capacity units of item reads and writes (see CapacityMeter).
+
+    Install it before `install_ddb_faults`, so a throttled request is refused before it is metered.
+    """
+    for action in ("put_item", "update_item", "delete_item"):
+        original = getattr(DynamoHandler, action)
+
+        def metered_write(self: DynamoHandler, _original: Any = original, _action: str = action) -> Any:
+            key = self.body.get("Key")
+            if key is None and isinstance(self.body.get("Item"), dict):
+                key = self.body["Item"]
+            table, before = _metered_item(self, key)
+            size_before = before.size() if before is not None else 0
+            entries_before = set(_index_entries(table, before))
+            try:
+                result = _original(self)
+            except Exception as exc:
+                if "ConditionalCheckFailed" in type(exc).__name__:
+                    meter.add(_action, write=_kb_units(size_before, 1024))
+                raise
+            _, after = _metered_item(self, key)
+            size_after = after.size() if after is not None else 0
+            entries_after = set(_index_entries(table, after))
+            changed = len(entries_before ^ entries_after)  # a changed key: one delete + one put
+            meter.add(_action, write=_kb_units(max(size_before, size_after), 1024), index=float(changed))
+            return result
+
+        patches.replace(DynamoHandler, action, metered_write)
+
+    for action in ("get_item", "query"):
+        original = getattr(DynamoHandler, action)
+
+        def metered_read(self: DynamoHandler, _original: Any = original, _action: str = action) -> Any:
+            result = _original(self)
+            try:
+                body = result.result if hasattr(result, "result") else json.loads(result)
+                items = [body["Item"]] if body.get("Item") else list(body.get("Items") or [])
+                size = sum(_attrs_size(item) for item in items)
+                factor = 1.0 if self.body.get("ConsistentRead") else 0.5
+                meter.add(_action, read=_kb_units(size, 4096) * factor)
+            except Exception:  # noqa: S110 - metering must never break a request
+                pass
+            return result
+
+        patches.replace(DynamoHandler, action, metered_read)
+
+
+def _attrs_size(attributes: Any) -> int:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    total = 0
+    for name, value in dict(attributes).items():
+        typed = value if isinstance(value, DynamoType) else DynamoType(value)
+        total += len(str(name).encode("utf-8")) + typed.size()
+    return total
+
+
+class _VisibleMessages:
+    """`Queue.messages` as a lazy view: visible and not delayed, in queue order, one clock read."""
+
+    __slots__ = ("_queue",)
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+
+    def _scan(self) -> Any:
+        from moto.sqs import models as sqs_models
+
+        now = sqs_models.unix_time_millis()
+        for message in self._queue._messages:
+            if now > message.visible_at and not now < message.delayed_until:
+                yield message
+
+    def __iter__(self) -> Any:
+        return self._scan()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._scan())
+
+    def __bool__(self) -> bool:
+        return any(True for _ in self._scan())
+
+
+def install_sqs_fast_paths(patches: Patches) -> None:
+    """Seams `sqs_queue_messages`, `sqs_queue_delete` (fast mode only).
+
+    moto keeps a queue's messages in one list and reads the clock once per message per check:
+    every ReceiveMessage first builds the list of all visible messages (`Queue.messages`), every
+    SendMessage computes all queue attributes — three more scans — to read one flag, and
+    DeleteMessage scans twice. With thousands of orders queued (a burst) each request costs tens of
+    milliseconds and the run goes quadratic. Here: a lazy view (a receive stops at the first
+    visible message), one clock read per count, a one-pass delete. Same order, same rules.
+    """
+    from moto.sqs import models as sqs_models
+
+    queue_class = sqs_models.Queue
+
+    def _count(queue: Any, predicate: Callable[[Any, float], bool]) -> int:
+        now = sqs_models.unix_time_millis()
+        return sum(1 for message in queue._messages if predicate(message, now))
+
+    patches.replace(queue_class, "messages", property(lambda self: _VisibleMessages(self)))
+    patches.replace(queue_class, "approximate_number_of_messages",
+                    property(lambda self: len(_VisibleMessages(self))))
+    patches.replace(queue_class, "approximate_number_of_messages_not_visible",
+                    property(lambda self: _count(self, lambda m, now: not now > m.visible_at)))
+    patches.replace(queue_class, "approximate_number_of_messages_delayed",
+                    property(lambda self: _count(self, lambda m, now: now < m.delayed_until)))
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return  # already deleted: moto (and SQS) accept it again
+        messages = self._messages
+        for position, message in enumerate(messages):
+            if message.receipt_handle == receipt_handle or receipt_handle in message._old_receipt_handles:
+                self.pending_messages.discard(message)
+                self.deleted_messages.update(message.all_receipt_handles)
+                # A new list, as moto does: a receive in another thread may be iterating the old one.
+                self._messages = messages[:position] + messages[position + 1:]
+                return
+        raise sqs_models.ReceiptHandleIsInvalid()
+
+    patches.replace(queue_class, "delete_message", delete_message)

@@ -46,6 +46,11 @@ class RuntimeOptions:
     # fast=False runs stock moto (definition parsed and state machine copied per execution, new
     # boto3 clients per task, async executions polled, nothing pruned): the benchmark's baseline.
     fast: bool = True
+    # The benchmark's instruments, off by default: hand each execution's event history to the
+    # runtime's execution listeners (state transitions, Express log volume), and meter the
+    # DynamoDB capacity units every request would consume on AWS (hooks.CapacityMeter).
+    keep_history: bool = False
+    meter_capacity: bool = False
     faults: Faults = field(default_factory=Faults)
     ses_sandbox: bool | None = None  # None: the context default (true outside prod)
     max_receive_count: int | None = None  # None: names.CONTEXT_DEFAULTS

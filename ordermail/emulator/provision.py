@@ -8,6 +8,7 @@ so `describe_stacks` (what the CLI reads) answers the same locally as on AWS.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
@@ -123,7 +124,7 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
         return boto3.client(service, region_name=region, endpoint_url=endpoint_url)
 
     iam, sns, sqs, ddb = client("iam"), client("sns"), client("sqs"), client("dynamodb")
-    lam, sfn, ses, cfn = client("lambda"), client("stepfunctions"), client("sesv2"), client("cloudformation")
+    lam, sfn, ses = client("lambda"), client("stepfunctions"), client("sesv2")
 
     # Ledger: key, TTL and indexes as docs/LEDGER.md and the CDK ledger construct define them.
     ddb.create_table(
@@ -254,8 +255,6 @@ def register_outputs_stack(env: str, outputs: dict[str, str], *, region: str, en
         "Outputs": {key: {"Value": value or "-"} for key, value in outputs.items()},
     }
     name = names.stack_name(env)
-    try:
+    with contextlib.suppress(Exception):  # nothing to replace on first registration
         cfn.delete_stack(StackName=name)
-    except Exception:  # noqa: S110 - nothing to replace on first registration
-        pass
     cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))

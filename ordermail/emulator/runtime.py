@@ -17,6 +17,7 @@ import socket
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,11 +74,14 @@ class LocalRuntime:
         self.endpoint_url = f"http://{self.options.host}:{self.port}"
         self.region = "us-east-1"
         self.api_calls = hooks.ApiCounter()
+        self.capacity = hooks.CapacityMeter()  # filled only with options.meter_capacity
+        self._execution_listeners: list[Callable[[ExecutionResult], None]] = []
+        self._ses_events_sns: Any = None
         self.stats_data = RuntimeStats()
         self._stats_lock = threading.Lock()
         self._patches = hooks.Patches()
         self.faults = hooks.FaultScript()
-        self._rng = random.Random(self.options.faults.seed)  # noqa: S311 - fault injection, not security
+        self._rng = random.Random(self.options.faults.seed)
         self._mock: Any = None
         self._server: ThreadedMotoServer | None = None
         self._poller: PipePoller | None = None
@@ -88,6 +92,7 @@ class LocalRuntime:
         self.outbox = Outbox(self.options.outbox_dir)
         self.provisioned: Provisioned | None = None
         self.started = False
+        self.listener_errors = 0
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -155,7 +160,9 @@ class LocalRuntime:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
         backend = stepfunctions_parser_backends[ACCOUNT_ID][self.region]
-        runner = ExecutionRunner(backend, self.provisioned.state_machine_arn, fast=options.fast)
+        runner = ExecutionRunner(
+            backend, self.provisioned.state_machine_arn, fast=options.fast, keep_history=options.keep_history
+        )
         self._poller = PipePoller(
             sqs=boto3.client("sqs", region_name=self.region),
             queue_url=self.provisioned.orders_queue_url,
@@ -184,6 +191,7 @@ class LocalRuntime:
         if self._publisher:
             self._publisher.stop()
             self._publisher = None
+        self._ses_events_sns = None
         if self._server:
             self._server.stop()
             self._server = None
@@ -247,6 +255,15 @@ class LocalRuntime:
         """Raise these errors on the next calls of `target` (ses, dynamodb, lambda); see hooks.FaultScript."""
         self.faults.add(target, *errors)
 
+    def add_execution_listener(self, listener: Callable[[ExecutionResult], None]) -> None:
+        """Call `listener(result)` for every finished execution, on the Pipe worker that ran it.
+
+        With `options.keep_history`, `result.history` holds the execution's event history during the
+        call (the benchmark derives state transitions and Express log volume from it); it is dropped
+        afterwards, so stored results stay small. A listener's exception is counted, never raised.
+        """
+        self._execution_listeners.append(listener)
+
     def sent_mails(self) -> list[SentMail]:
         with self._stats_lock:
             return list(self.stats_data.sent)
@@ -298,12 +315,15 @@ class LocalRuntime:
         )
         hooks.install_sfn_error_names(self._patches)
         hooks.install_time_scale(self._patches, options.time_scale)
+        if options.meter_capacity:
+            hooks.install_ddb_capacity_meter(self._patches, self.capacity)  # before the faults: throttles are free
         hooks.install_ddb_faults(self._patches, faults=options.faults, rng=self._rng, script=self.faults)
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         if options.fast:
             hooks.install_sfn_caches(self._patches)
             hooks.install_quiet_interpreter_logs(self._patches)
+            hooks.install_sqs_fast_paths(self._patches)
         queue_arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{resource['orders_queue']}"
         hooks.install_sns_duplicates(self._patches, faults=options.faults, rng=self._rng, queue_arns={queue_arn})
 
@@ -323,13 +343,21 @@ class LocalRuntime:
 
     def _publish_ses_event(self, message: str) -> None:
         assert self.provisioned is not None
-        self.client("sns").publish(TopicArn=self.provisioned.ses_events_topic_arn, Message=message)
+        if self._ses_events_sns is None:  # one client: building one per event costs milliseconds
+            self._ses_events_sns = self.client("sns")
+        self._ses_events_sns.publish(TopicArn=self.provisioned.ses_events_topic_arn, Message=message)
 
     def _on_invocation(self, invocation: hooks.Invocation) -> None:
         with self._stats_lock:
             self.stats_data.invocations.append(invocation)
 
     def _on_execution(self, result: ExecutionResult) -> None:
+        for listener in self._execution_listeners:
+            try:
+                listener(result)
+            except Exception:
+                self.listener_errors += 1
+        result.history = None
         with self._stats_lock:
             self.stats_data.executions.append(result)
         if self.options.fast:
@@ -367,7 +395,8 @@ _prune_counter = [0]
 
 
 def _prune_moto_leftovers(region: str) -> None:
-    """moto never forgets finished interpreter threads or sent mails; over a long run memory grows."""
+    """moto never forgets finished interpreter threads, sent mails or published SNS messages (its
+    `sent_notifications` test aid, a copy of every order and SES event); over a long run memory grows."""
     with _prune_lock:
         _prune_counter[0] += 1
         if _prune_counter[0] % 50:
@@ -378,6 +407,10 @@ def _prune_moto_leftovers(region: str) -> None:
     TMP_THREADS[:] = [thread for thread in TMP_THREADS if thread.is_alive()]
     backend = ses_backends[ACCOUNT_ID][region]
     backend.sent_messages.clear()
+    from moto.sns.models import sns_backends
+
+    for topic in list(sns_backends[ACCOUNT_ID][region].topics.values()):
+        topic.sent_notifications.clear()
 
 
 def _reset_handler_settings() -> None:

@@ -50,7 +50,9 @@ def test_retrier_still_sleeps_through_its_module_time() -> None:
 
 
 def test_aws_sdk_error_names_still_come_from_the_table() -> None:
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_aws_sdk,
+    )
 
     assert "_SERVICE_ERROR_NAMES" in inspect.getsource(state_task_service_aws_sdk.StateTaskServiceAwsSdk)
     assert "sesv2" not in state_task_service_aws_sdk._SERVICE_ERROR_NAMES, (

@@ -99,11 +99,11 @@ def test_status_api_is_served_by_the_real_handler(runtime) -> None:  # type: ign
 
     base = runtime.outputs["StatusApiUrl"]
     with pytest.raises(urllib.error.HTTPError) as missing:
-        urllib.request.urlopen(f"{base}/orders/does-not-exist", timeout=10)  # noqa: S310 - loopback
+        urllib.request.urlopen(f"{base}/orders/does-not-exist", timeout=10)
     assert missing.value.code == 404
-    with urllib.request.urlopen(f"{base}/orders?status=SENT&since=1h", timeout=10) as response:  # noqa: S310
+    with urllib.request.urlopen(f"{base}/orders?status=SENT&since=1h", timeout=10) as response:
         assert response.status == 200
         assert isinstance(_json.loads(response.read()), dict)
     with pytest.raises(urllib.error.HTTPError) as bad:
-        urllib.request.urlopen(f"{base}/orders?status=NOPE", timeout=10)  # noqa: S310
+        urllib.request.urlopen(f"{base}/orders?status=NOPE", timeout=10)
     assert bad.value.code == 400

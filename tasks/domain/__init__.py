@@ -1,0 +1,1 @@
+"""Plain-Python domain logic of ordermail: no boto3, no I/O, unit-tested without mocks."""

@@ -1,0 +1,154 @@
+"""Ledger status precedence and the pure update an SES event makes to a ledger item (docs/LEDGER.md).
+
+Precedence: PROCESSING < SENT < DELAYED < DELIVERED < BOUNCED = REJECTED = SUPPRESSED < COMPLAINED,
+the tie broken BOUNCED < REJECTED < SUPPRESSED, so the ranks form one total order. FAILED and INVALID
+rank below everything: any status SES reports replaces them (SES's word beats ours). An event moves
+the status to max(current, event status), so the final status is the maximum over all events
+received — the same whatever order SNS delivers them in, and unchanged by duplicates.
+
+What each event type means for the status:
+- Send → SENT; Delivery → DELIVERED; DeliveryDelay → DELAYED; Reject → REJECTED.
+- Bounce, Permanent (and Undetermined) → BOUNCED; Permanent with subtype OnAccountSuppressionList or
+  Suppressed → SUPPRESSED (SES did not even try).
+- Bounce, Transient (a soft bounce: mailbox full, message too large, …) → DELAYED at most: the
+  address is fine and the mail may still arrive, so it must not outrank a Delivery; the bounce is
+  recorded with its type and subtype for the operator.
+- Complaint → COMPLAINED; a Complaint with complaintSubType OnAccountSuppressionList means SES
+  suppressed the send because of an earlier complaint → SUPPRESSED.
+- RenderingFailure → no status change (we send fully rendered content, never SES templates; the
+  event is recorded so an operator sees it).
+- Open, Click, Subscription → no status change; recorded, at most MAX_ENGAGEMENT_EVENTS of them per
+  order (each open would otherwise grow the item toward DynamoDB's 400 KB limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, Final
+
+from tasks.domain.ses_events import SesEvent
+
+
+class Status(StrEnum):
+    PROCESSING = "PROCESSING"
+    SENT = "SENT"
+    DELAYED = "DELAYED"
+    DELIVERED = "DELIVERED"
+    BOUNCED = "BOUNCED"
+    COMPLAINED = "COMPLAINED"
+    REJECTED = "REJECTED"
+    SUPPRESSED = "SUPPRESSED"
+    INVALID = "INVALID"
+    FAILED = "FAILED"
+
+
+_RANK: Final[dict[str, int]] = {
+    Status.FAILED: -1,
+    Status.INVALID: -1,
+    Status.PROCESSING: 0,
+    Status.SENT: 1,
+    Status.DELAYED: 2,
+    Status.DELIVERED: 3,
+    Status.BOUNCED: 4,
+    Status.REJECTED: 5,
+    Status.SUPPRESSED: 6,
+    Status.COMPLAINED: 7,
+}
+SUPPRESSION_SUB_TYPES: Final = frozenset({"OnAccountSuppressionList", "Suppressed"})
+ENGAGEMENT_TYPES: Final = frozenset({"Open", "Click", "Subscription"})
+MAX_ENGAGEMENT_EVENTS: Final = 25
+# First time the order reached a status through feedback (kept as the earliest event time).
+_REACHED_AT_ATTRIBUTE: Final = {
+    Status.SENT: "sentAt",
+    Status.DELAYED: "delayedAt",
+    Status.DELIVERED: "deliveredAt",
+    Status.BOUNCED: "bouncedAt",
+    Status.REJECTED: "rejectedAt",
+    Status.SUPPRESSED: "suppressedAt",
+    Status.COMPLAINED: "complainedAt",
+}
+
+
+def rank(status: str | None) -> int:
+    """Precedence of a status; an unknown or missing status ranks with FAILED (anything beats it)."""
+    return _RANK.get(status or "", -1)
+
+
+def higher(current: str | None, candidate: str) -> str:
+    """The status that wins: never moves backwards."""
+    return candidate if rank(candidate) > rank(current) or current is None else current
+
+
+def status_for_event(event: SesEvent) -> Status | None:
+    """The status an event asks for; None when it never changes the status."""
+    if event.type == "Send":
+        return Status.SENT
+    if event.type == "Delivery":
+        return Status.DELIVERED
+    if event.type == "DeliveryDelay":
+        return Status.DELAYED
+    if event.type == "Reject":
+        return Status.REJECTED
+    if event.type == "Bounce":
+        if event.bounce_type == "Transient":
+            return Status.DELAYED
+        if event.bounce_sub_type in SUPPRESSION_SUB_TYPES:
+            return Status.SUPPRESSED
+        return Status.BOUNCED
+    if event.type == "Complaint":
+        if event.complaint_sub_type in SUPPRESSION_SUB_TYPES:
+            return Status.SUPPRESSED
+        return Status.COMPLAINED
+    return None  # RenderingFailure, Open, Click, Subscription
+
+
+def event_entry(event: SesEvent, *, received_at: str) -> dict[str, Any]:
+    """The `events` list entry for an SES event (docs/LEDGER.md)."""
+    return {
+        "type": event.type,
+        "at": event.at,
+        "key": event.key,
+        "sesMessageId": event.ses_message_id,
+        **event.details(),
+        "receivedAt": received_at,
+    }
+
+
+def _earliest(existing: object, candidate: str) -> str:
+    return existing if isinstance(existing, str) and existing and existing <= candidate else candidate
+
+
+def apply_event(item: Mapping[str, Any], event: SesEvent, *, now: str) -> dict[str, Any] | None:
+    """The attributes to SET on the ledger item for this event, or None when nothing changes.
+
+    None means the event was applied before (its key is in `eventKeys`) or is an engagement event
+    beyond the cap. `item` holds plain Python values as boto3's TypeDeserializer returns them.
+    """
+    applied_keys = set(item.get("eventKeys") or ())
+    if event.key in applied_keys:
+        return None
+    events = list(item.get("events") or ())
+    if event.type in ENGAGEMENT_TYPES:
+        engagement = sum(1 for entry in events if isinstance(entry, Mapping) and entry.get("type") in ENGAGEMENT_TYPES)
+        if engagement >= MAX_ENGAGEMENT_EVENTS:
+            return None
+
+    changes: dict[str, Any] = {
+        "events": [*events, event_entry(event, received_at=now)],
+        "eventKeys": applied_keys | {event.key},
+        "updatedAt": now,
+    }
+    candidate = status_for_event(event)
+    if candidate is not None:
+        current = item.get("status")
+        new_status = higher(current if isinstance(current, str) else None, candidate)
+        if new_status != current:
+            changes["status"] = str(new_status)
+        reached = _REACHED_AT_ATTRIBUTE[candidate]
+        first = _earliest(item.get(reached), event.at)
+        if first != item.get(reached):
+            changes[reached] = first
+    if not item.get("sesMessageId"):
+        changes["sesMessageId"] = event.ses_message_id  # the Send event repairs an unrecorded send
+    return changes

@@ -1,0 +1,112 @@
+"""`OrderMailStack`: composes the constructs; no resources of its own besides the outputs.
+
+Flow (docs/ARCHITECTURE.md): orders topic → queue → Pipe → EXPRESS state machine (validate,
+claim, render, send) → SES → configuration-set events → ses-events topic → feedback → ledger.
+The stack is environment-agnostic: account and region are CloudFormation pseudo parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from tasks import names
+from workflow.context import OrderMailConfig
+from workflow.email import EmailSending
+from workflow.encryption import EncryptionKey
+from workflow.feedback import FeedbackProcessor
+from workflow.functions import TaskPackage
+from workflow.ingress import OrderIngress
+from workflow.ledger import Ledger
+from workflow.observability import Observability
+from workflow.pipe import OrderPipe
+from workflow.state_machine import OrderWorkflow
+from workflow.status_api import StatusApi
+
+
+class OrderMailStack(Stack):
+    """Everything ordermail runs on, for one environment (dev, test or prod)."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: OrderMailConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description=f"{names.SERVICE_NAME} ({config.env}): order-confirmation e-mail with delivery ledger",
+            **kwargs,
+        )
+        self.config = config
+        # Tags reach every taggable resource; the budget filters on the first one.
+        Tags.of(self).add(names.COST_ALLOCATION_TAG, names.SERVICE_NAME)
+        Tags.of(self).add("Environment", config.env)
+
+        self.encryption = EncryptionKey(self, "Encryption", config=config)
+        key = self.encryption.key
+        self.ingress = OrderIngress(self, "Ingress", config=config, encryption=self.encryption)
+        self.ledger = Ledger(self, "Ledger", config=config)
+        self.email = EmailSending(self, "Email", config=config, encryption=self.encryption)
+        self.package = TaskPackage(self, "Tasks")
+        self.workflow = OrderWorkflow(
+            self, "Workflow", config=config, package=self.package, table=self.ledger.table, email=self.email
+        )
+        self.pipe = OrderPipe(
+            self,
+            "Pipe",
+            config=config,
+            queue=self.ingress.queue,
+            key=key,
+            state_machine=self.workflow.state_machine,
+        )
+        self.feedback = FeedbackProcessor(
+            self,
+            "Feedback",
+            config=config,
+            package=self.package,
+            ledger=self.ledger,
+            events_topic=self.email.events_topic,
+            encryption=self.encryption,
+        )
+        self.status_api = StatusApi(
+            self, "StatusApi", config=config, package=self.package, ledger=self.ledger
+        )
+        self.observability = Observability(
+            self,
+            "Observability",
+            config=config,
+            key=key,
+            orders_topic=self.ingress.topic,
+            orders_queue=self.ingress.queue,
+            dead_letter_queues={
+                "orders": self.ingress.dead_letter_queue,
+                "feedback": self.feedback.dead_letter_queue,
+            },
+            state_machine=self.workflow.state_machine,
+            functions={
+                "validate": self.workflow.validate.function,
+                "render": self.workflow.render.function,
+                "feedback": self.feedback.function.function,
+                "status-api": self.status_api.function.function,
+            },
+        )
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """The contract the CLI reads (names.STACK_OUTPUT_KEYS): logical ids pinned to the keys."""
+        values = {
+            "OrdersTopicArn": self.ingress.topic.topic_arn,
+            "SesEventsTopicArn": self.email.events_topic.topic_arn,
+            "LedgerTableName": self.ledger.table.table_name,
+            "StateMachineArn": self.workflow.state_machine.state_machine_arn,
+            "OrdersQueueUrl": self.ingress.queue.queue_url,
+            "DeadLetterQueueUrl": self.ingress.dead_letter_queue.queue_url,
+            "StatusApiUrl": self.status_api.api.url,
+            "DashboardUrl": self.observability.dashboard_url,
+        }
+        if set(values) != set(names.STACK_OUTPUT_KEYS):
+            raise ValueError(f"stack outputs {sorted(values)} != names.STACK_OUTPUT_KEYS")
+        for key, value in values.items():
+            output = CfnOutput(self, key, value=value)
+            output.override_logical_id(key)

@@ -1,0 +1,167 @@
+"""The EXPRESS state machine from `asl/order_email.asl.json`, and the two Lambda tasks it calls.
+
+The definition is inlined with `DefinitionBody.from_string` (from_file would upload an S3 asset and
+leave nothing in the template to assert on); its `${Placeholders}` are filled by
+`definition_substitutions`, the same names the local runtime fills. Its role is written by hand:
+the definition is opaque to CDK, so nothing is granted implicitly.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Final
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from tasks import names
+from workflow.context import OrderMailConfig
+from workflow.email import EmailSending
+from workflow.functions import TaskFunction, TaskPackage, log_group
+from workflow.nag import XRAY_REASON, acknowledge
+
+ASL_PATH: Final = Path(__file__).resolve().parent.parent / "asl" / "order_email.asl.json"
+PLACEHOLDER_RE: Final = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def asl_placeholders(text: str) -> set[str]:
+    """The `${Name}` placeholders a definition uses."""
+    return set(PLACEHOLDER_RE.findall(text))
+
+
+class OrderWorkflow(Construct):
+    """`state_machine`, `validate` and `render` (TaskFunction), `log_group` of the executions."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: OrderMailConfig,
+        package: TaskPackage,
+        table: dynamodb.ITable,
+        email: EmailSending,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        resource_names = names.resource_names(config.env)
+
+        self.validate = TaskFunction(
+            self,
+            "Validate",
+            config=config,
+            package=package,
+            function_name=resource_names["validate_function"],
+            handler="tasks.validate.handler",
+            description="Parse the SQS record, validate the order, compute hash, lease and tags",
+            timeout=Duration.seconds(10),
+            environment={
+                names.ENV_ENVIRONMENT: config.env,
+                names.ENV_DEFAULT_CURRENCY: config.default_currency,
+                # The sandbox guard: outside prod every mail goes to the sandbox recipient.
+                names.ENV_SES_SANDBOX: "true" if config.ses_sandbox else "false",
+                names.ENV_SANDBOX_RECIPIENT: config.sandbox_recipient,
+                names.ENV_RETENTION_DAYS: str(config.retention_days),
+                names.ENV_CLAIM_LEASE_SECONDS: str(names.CLAIM_LEASE_SECONDS),
+            },
+        )
+        self.render = TaskFunction(
+            self,
+            "Render",
+            config=config,
+            package=package,
+            function_name=resource_names["render_function"],
+            handler="tasks.render.handler",
+            description="Render subject, HTML and text of the confirmation mail",
+            timeout=Duration.seconds(15),
+            memory_size=512,  # Jinja2 template compile on cold start
+            environment={
+                names.ENV_SHOP_NAME: config.shop_name,
+                names.ENV_DEFAULT_CURRENCY: config.default_currency,
+                names.ENV_ENVIRONMENT: config.env,
+            },
+        )
+
+        self.log_group = log_group(
+            self, "ExecutionLogs", config=config, name=resource_names["execution_log_group"]
+        )
+        definition = ASL_PATH.read_text(encoding="utf-8")
+        substitutions = {
+            "ValidateFunctionArn": self.validate.function.function_arn,
+            "RenderFunctionArn": self.render.function.function_arn,
+            "LedgerTableName": table.table_name,
+            "FromAddress": config.from_address,
+            "ConfigurationSetName": email.configuration_set.configuration_set_name,
+        }
+        missing = asl_placeholders(definition) - substitutions.keys()
+        if missing:
+            raise ValueError(f"{ASL_PATH.name}: no substitution for {sorted(missing)}")
+
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=resource_names["state_machine"],
+            # CDK defaults to STANDARD; Pipes' REQUEST_RESPONSE (StartSyncExecution) needs EXPRESS.
+            state_machine_type=sfn.StateMachineType.EXPRESS,
+            definition_body=sfn.DefinitionBody.from_string(definition),
+            definition_substitutions=substitutions,
+            # Express has no execution history API: the console reads these logs. ALL with
+            # execution data costs log ingestion per order; the ledger keeps per-order history anyway.
+            logs=sfn.LogOptions(
+                destination=self.log_group,
+                level=sfn.LogLevel[config.execution_log_level],
+                include_execution_data=True,
+            ),
+            tracing_enabled=True,
+        )
+        self._grant(table=table, email=email, from_address=config.from_address)
+
+        role = self.state_machine.role
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "CloudWatch Logs vended-log delivery (logs:CreateLogDelivery, GetLogDelivery, "
+            "UpdateLogDelivery, DeleteLogDelivery, ListLogDeliveries, PutResourcePolicy, "
+            "DescribeResourcePolicies, DescribeLogGroups) supports only '*' as resource, as Step "
+            "Functions logging requires; and " + XRAY_REASON,
+        )
+        if config.execution_log_level != "ALL":
+            acknowledge(
+                self.state_machine,
+                "AwsSolutions-SF1",
+                f"executionLogLevel={config.execution_log_level} by choice: level ALL with execution "
+                "data ingests every order's state transitions into CloudWatch Logs (paid per GB); "
+                "the ledger already records every attempt, its outcome and error per order. "
+                "Switch with -c executionLogLevel=ALL while debugging.",
+            )
+
+    def _grant(self, *, table: dynamodb.ITable, email: EmailSending, from_address: str) -> None:
+        """Exactly what the definition's tasks call, on exactly the resources they name."""
+        sm = self.state_machine
+        sm.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="LedgerWrites",
+                actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[table.table_arn],
+            )
+        )
+        sm.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="InvokeTasks",
+                actions=["lambda:InvokeFunction"],
+                resources=[self.validate.function.function_arn, self.render.function.function_arn],
+            )
+        )
+        # Written by hand: grantSendEmail covers the identity only, but sending through a
+        # configuration set is authorized on the configuration set too.
+        sm.add_to_role_policy(
+            iam.PolicyStatement(
+                sid="SendFromConfiguredAddress",
+                actions=["ses:SendEmail"],
+                resources=[email.identity_arn, email.configuration_set_arn],
+                conditions={"StringEquals": {"ses:FromAddress": from_address}},
+            )
+        )
