@@ -144,7 +144,9 @@ class OrderWorkflow(Construct):
         sm.add_to_role_policy(
             iam.PolicyStatement(
                 sid="LedgerWrites",
-                actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                # Every ledger write in the ASL is a conditional updateItem (a putItem would erase
+                # the order's timeline when a FAILED order is re-claimed).
+                actions=["dynamodb:UpdateItem"],
                 resources=[table.table_arn],
             )
         )

@@ -111,7 +111,6 @@ def test_state_machine_role_is_least_privilege(dev: Synth) -> None:
         "xray:GetSamplingTargets",
     }
     assert allowed(dev.json, role_id) == {
-        "dynamodb:PutItem": {f"${{{table_id}.Arn}}"},
         "dynamodb:UpdateItem": {f"${{{table_id}.Arn}}"},
         "lambda:InvokeFunction": {f"${{{validate_id}.Arn}}", f"${{{render_id}.Arn}}"},
         "ses:SendEmail": {
@@ -185,3 +184,17 @@ def test_moto_accepts_the_resolved_definition_as_an_express_machine(dev: Synth) 
         described = client.describe_state_machine(stateMachineArn=created["stateMachineArn"])
     assert described["type"] == "EXPRESS"
     assert json.loads(described["definition"]) == json.loads(resolved)
+
+
+def test_ledger_actions_granted_are_exactly_those_the_definition_calls() -> None:
+    import json
+    from pathlib import Path
+
+    definition = json.loads((Path(__file__).resolve().parents[2] / "asl" / "order_email.asl.json").read_text())
+    prefix = "arn:aws:states:::dynamodb:"
+    used = {
+        "dynamodb:" + state["Resource"][len(prefix):][0].upper() + state["Resource"][len(prefix) + 1:]
+        for state in definition["States"].values()
+        if state.get("Resource", "").startswith(prefix)
+    }
+    assert used == {"dynamodb:UpdateItem"}
