@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,4 +258,6 @@ def register_outputs_stack(env: str, outputs: dict[str, str], *, region: str, en
     name = names.stack_name(env)
     with contextlib.suppress(Exception):  # nothing to replace on first registration
         cfn.delete_stack(StackName=name)
-    cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+    with warnings.catch_warnings():  # moto warns that it does not model the marker resource: expected
+        warnings.simplefilter("ignore", UserWarning)
+        cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
