@@ -15,6 +15,7 @@ with `Patches.replace`, so `Patches.undo()` restores moto exactly (tests install
 - fault injection: SES throttling/rejection, DynamoDB throttling, Lambda service errors, duplicate
   SNS → SQS deliveries;
 - API call counting: every request moto serves, by service and action (the benchmark's counts);
+- DynamoDB item writes made atomic (moto evaluates a condition and writes without a lock);
 - DynamoDB capacity metering (opt-in): the read/write units each request would consume on AWS;
 - queue speed (fast mode only): moto's SQS queue scans every message, reading the clock for
   each, on every send/receive/delete; a lazy view and one-pass delete keep bursts linear.
@@ -23,6 +24,7 @@ with `Patches.replace`, so `Patches.undo()` restores moto exactly (tests install
 from __future__ import annotations
 
 import contextlib
+import datetime as _dt
 import functools
 import importlib
 import json
@@ -46,6 +48,7 @@ from moto.sns.models import Subscription
 from moto.sqs.models import Queue as SqsQueue
 from moto.stepfunctions.parser.asl.component import eval_component
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.state import state as sfn_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_aws_sdk,
@@ -196,6 +199,7 @@ class Invocation:
     started: float
     seconds: float
     errored: bool
+    cpu_seconds: float = 0.0  # the handler thread's CPU time (its in-process AWS calls included)
 
 
 def _load_handler(handler_path: str) -> Callable[[Any, Any], Any]:
@@ -250,6 +254,7 @@ def install_inprocess_lambda(
             deadline_ms=time.time() * 1000 + int(self.timeout or 3) * 1000,
         )
         started = time.perf_counter()
+        cpu_started = time.thread_time()
         errored = False
         try:
             result = handler(event if event is not None else {}, context)
@@ -264,7 +269,8 @@ def install_inprocess_lambda(
                     "stackTrace": traceback.format_tb(exc.__traceback__)[-5:],
                 }
             )
-        on_invocation(Invocation(self.function_name, started, time.perf_counter() - started, errored))
+        on_invocation(Invocation(self.function_name, started, time.perf_counter() - started, errored,
+                                 time.thread_time() - cpu_started))
         return payload, errored, ""
 
     patches.replace(LambdaFunction, "_invoke_lambda", _invoke_lambda)
@@ -308,6 +314,32 @@ def install_sfn_error_names(patches: Patches) -> None:
     names = dict(state_task_service_aws_sdk._SERVICE_ERROR_NAMES)
     names["sesv2"] = "SesV2"
     patches.replace(state_task_service_aws_sdk, "_SERVICE_ERROR_NAMES", names)
+
+
+class _AwsTimestamp(_dt.datetime):
+    """Step Functions writes `$$.State.EnteredTime` as `2026-11-23T10:00:00.123Z`; moto as
+    `...00.123456+00:00`. The ledger compares these strings (the byStatus index sorts on them)."""
+
+    def isoformat(self, sep: str = "T", timespec: str = "milliseconds") -> str:
+        return _dt.datetime.isoformat(self.astimezone(_dt.UTC), sep, "milliseconds").replace("+00:00", "Z")
+
+
+class _AwsDatetimeModule:
+    timezone = _dt.timezone
+
+    class datetime:  # noqa: N801 - stands in for the module's `datetime.datetime`
+        @staticmethod
+        def now(tz: _dt.tzinfo | None = None) -> _AwsTimestamp:
+            moment = _dt.datetime.now(tz)
+            return _AwsTimestamp(
+                moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second,
+                moment.microsecond, tzinfo=moment.tzinfo,
+            )
+
+
+def install_aws_timestamps(patches: Patches) -> None:
+    """Seam `sfn_state_entered_time`: `$$.State.EnteredTime` in the format AWS uses."""
+    patches.replace(sfn_state, "datetime", _AwsDatetimeModule)
 
 
 # --- time -----------------------------------------------------------------------------------
@@ -428,15 +460,44 @@ def install_sns_duplicates(patches: Patches, *, faults: Faults, rng: random.Rand
 
 
 class ApiCounter:
-    """Requests moto served, by (service, action). Thread-safe."""
+    """Requests moto served, by (service, action), and the CPU time moto spent serving them. Thread-safe.
+
+    `cpu_seconds` is exclusive: a request served inside another (SNS delivering to a Lambda function
+    whose handler calls DynamoDB) is charged to itself, not to the outer one. It is the thread CPU
+    time of the server side only (plus, for Lambda Invoke and SNS Publish to a function, the handler
+    run in-process); the caller's botocore serialization and parsing are not included.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.calls: Counter[tuple[str, str]] = Counter()
+        self.cpu_seconds: Counter[tuple[str, str]] = Counter()
+        self._local = threading.local()
 
     def add(self, service: str, action: str) -> None:
         with self._lock:
             self.calls[(service, action)] += 1
+
+    def timed(self, key: tuple[str, str], call: Callable[[], Any]) -> Any:
+        stack = self._local.__dict__.setdefault("stack", [])
+        stack.append(0.0)  # CPU time of nested requests, to subtract
+        started = time.thread_time()
+        try:
+            return call()
+        finally:
+            spent = time.thread_time() - started
+            nested = stack.pop()
+            if stack:
+                stack[-1] += spent
+            with self._lock:
+                self.cpu_seconds[key] += spent - nested
+
+    def cpu_snapshot(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            out: dict[str, dict[str, float]] = {}
+            for (service, action), seconds in sorted(self.cpu_seconds.items()):
+                out.setdefault(service, {})[action] = seconds
+            return out
 
     def snapshot(self) -> dict[str, dict[str, int]]:
         with self._lock:
@@ -448,6 +509,7 @@ class ApiCounter:
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.cpu_seconds.clear()
 
 
 def install_api_counter(patches: Patches, counter: ApiCounter) -> None:
@@ -455,14 +517,39 @@ def install_api_counter(patches: Patches, counter: ApiCounter) -> None:
     original = BaseResponse.call_action
 
     def call_action(self: BaseResponse) -> Any:
+        key = ("unknown", "unknown")
         with contextlib.suppress(Exception):  # counting must never break a request
-            counter.add(self.service_name or "unknown", self._get_action())
-        return original(self)
+            key = (self.service_name or "unknown", self._get_action())
+            counter.add(*key)
+        return counter.timed(key, lambda: original(self))
 
     patches.replace(BaseResponse, "call_action", call_action)
 
 
 # --- metering and queue speed (the benchmark: ordermail/bench) ---------------------------------
+
+
+_DYNAMO_WRITE_ACTIONS = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
+
+
+def install_ddb_atomic_writes(patches: Patches) -> None:
+    """Seam `dynamodb_handler`: make each item write atomic, as DynamoDB does.
+
+    moto applies a conditional write in steps (read the item, evaluate the condition, write) with no
+    lock, so two requests in two threads can both pass `attribute_not_exists(orderId)` and both
+    "win" the claim: the workflow then sends two mails where AWS would have refused the second
+    claim (found by the benchmark with concurrent duplicate deliveries). One lock serializes the
+    write actions; reads stay concurrent. Install it before any other DynamoDB hook (innermost).
+    """
+    lock = threading.RLock()
+    for action in _DYNAMO_WRITE_ACTIONS:
+        original = getattr(DynamoHandler, action)
+
+        def atomic(self: DynamoHandler, _original: Any = original) -> Any:
+            with lock:
+                return _original(self)
+
+        patches.replace(DynamoHandler, action, atomic)
 
 
 class CapacityMeter:

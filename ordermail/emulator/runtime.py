@@ -314,7 +314,9 @@ class LocalRuntime:
             self._patches, faults=options.faults, rng=self._rng, on_sent=self._on_sent, script=self.faults
         )
         hooks.install_sfn_error_names(self._patches)
+        hooks.install_aws_timestamps(self._patches)
         hooks.install_time_scale(self._patches, options.time_scale)
+        hooks.install_ddb_atomic_writes(self._patches)  # innermost: the lock wraps moto's own write only
         if options.meter_capacity:
             hooks.install_ddb_capacity_meter(self._patches, self.capacity)  # before the faults: throttles are free
         hooks.install_ddb_faults(self._patches, faults=options.faults, rng=self._rng, script=self.faults)

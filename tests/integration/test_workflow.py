@@ -7,6 +7,7 @@ on an execution's status.
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -34,6 +35,8 @@ def test_happy_path_sends_one_mail_and_records_sent_then_delivered(harness: Harn
     assert sorted(harness.event_types(order["orderId"])) == ["Delivery", "Send"]
     started, sent = item["timeline"]
     assert started["executionArn"] == sent["executionArn"] == item["claimToken"]
+    # $$.State.EnteredTime as AWS writes it (moto's own format differs; hooks.install_aws_timestamps)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", sent["at"]), sent["at"]
 
 
 def test_same_order_published_twice_sequentially_sends_one_mail(harness: Harness) -> None:
