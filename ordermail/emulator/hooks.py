@@ -204,7 +204,8 @@ class Invocation:
 
 def _load_handler(handler_path: str) -> Callable[[Any, Any], Any]:
     module_name, _, attribute = handler_path.rpartition(".")
-    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+    handler: Callable[[Any, Any], Any] = getattr(importlib.import_module(module_name), attribute)
+    return handler
 
 
 def _raising(error: Exception) -> Callable[[Any, Any], Any]:
@@ -242,7 +243,7 @@ def install_inprocess_lambda(
             and rng.random() < faults.lambda_error_rate
         ):
             raise LambdaServiceFault()
-        handler = _load_handler(self.handler)
+        handler = _load_handler(str(self.handler))
         if scripted is not None:
             handler = _raising(scripted)
         context = LambdaContext(
@@ -327,7 +328,7 @@ class _AwsTimestamp(_dt.datetime):
 class _AwsDatetimeModule:
     timezone = _dt.timezone
 
-    class datetime:  # noqa: N801 - stands in for the module's `datetime.datetime`
+    class datetime:
         @staticmethod
         def now(tz: _dt.tzinfo | None = None) -> _AwsTimestamp:
             moment = _dt.datetime.now(tz)

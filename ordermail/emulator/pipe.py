@@ -108,7 +108,7 @@ class ExecutionRunner:
                 time.sleep(0.002)
         history = None
         if self._keep_history and execution.exec_worker and execution.exec_worker.env:
-            history = execution.exec_worker.env.event_manager.get_event_history()
+            history = [dict(event) for event in execution.exec_worker.env.event_manager.get_event_history()]
         status = execution.exec_status.value if execution.exec_status else "FAILED"
         return execution.exec_arn, status, execution.error, execution.cause, history
 

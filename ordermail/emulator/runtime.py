@@ -23,7 +23,7 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
-from moto.core.config import default_user_config
+from moto.core.config import DefaultConfig, default_user_config
 from moto.server import ThreadedMotoServer
 
 from tasks import names
@@ -129,8 +129,8 @@ class LocalRuntime:
             "stepfunctions": dict(default_user_config.get("stepfunctions", {})),
             "lambda": dict(default_user_config.get("lambda", {})),
         }
-        config = {"stepfunctions": {"execute_state_machine": True}}
-        self._mock = mock_aws(config=config)  # type: ignore[arg-type]
+        config: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
+        self._mock = mock_aws(config=config)
         self._mock.start()
         self._install_hooks()
         self._server = ThreadedMotoServer(ip_address=options.host, port=self.port, verbose=False)

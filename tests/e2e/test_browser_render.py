@@ -43,7 +43,7 @@ def _chromium(*args: str, profile: Path) -> subprocess.CompletedProcess[str]:
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
         f"--user-data-dir={profile}", *args,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)  # noqa: S603
+    return subprocess.run(command, capture_output=True, text=True, timeout=60, check=True)
 
 
 def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:

@@ -1,0 +1,1 @@
+"""ordermail: operator CLI, embedded local runtime and benchmark."""
