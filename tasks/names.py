@@ -170,3 +170,37 @@ def infra_names(env: str) -> dict[str, str]:
         "alarm_prefix": prefix,
         "lambda_log_group_prefix": "/aws/lambda/",
     }
+
+
+def function_environment(
+    function: str,
+    *,
+    env: str,
+    ledger_table: str,
+    default_currency: str,
+    ses_sandbox: bool,
+    sandbox_recipient: str,
+    retention_days: int,
+    shop_name: str,
+    claim_lease_seconds: int = CLAIM_LEASE_SECONDS,
+) -> dict[str, str]:
+    """The environment variables of one function (a `resource_names` key such as `validate_function`).
+
+    The CDK app and the local runtime both build the functions' environments here, so the handlers
+    see the same configuration in both (Powertools' own variables are added by each).
+    """
+    environments = {
+        "validate_function": {
+            ENV_ENVIRONMENT: env,
+            ENV_DEFAULT_CURRENCY: default_currency,
+            # The sandbox guard: outside prod every mail goes to the sandbox recipient.
+            ENV_SES_SANDBOX: "true" if ses_sandbox else "false",
+            ENV_SANDBOX_RECIPIENT: sandbox_recipient,
+            ENV_RETENTION_DAYS: str(retention_days),
+            ENV_CLAIM_LEASE_SECONDS: str(claim_lease_seconds),
+        },
+        "render_function": {ENV_ENVIRONMENT: env, ENV_SHOP_NAME: shop_name, ENV_DEFAULT_CURRENCY: default_currency},
+        "feedback_function": {ENV_ENVIRONMENT: env, ENV_LEDGER_TABLE: ledger_table},
+        "status_api_function": {ENV_ENVIRONMENT: env, ENV_LEDGER_TABLE: ledger_table},
+    }
+    return environments[function]

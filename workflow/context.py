@@ -106,6 +106,19 @@ class OrderMailConfig:
     monthly_budget_usd: Decimal
     execution_log_level: str
 
+    def function_environment(self, function: str, *, ledger_table: str) -> dict[str, str]:
+        """The function's environment variables (shared with the local runtime: names.function_environment)."""
+        return names.function_environment(
+            function,
+            env=self.env,
+            ledger_table=ledger_table,
+            default_currency=self.default_currency,
+            ses_sandbox=self.ses_sandbox,
+            sandbox_recipient=self.sandbox_recipient,
+            retention_days=self.retention_days,
+            shop_name=self.shop_name,
+        )
+
     @property
     def is_prod(self) -> bool:
         return self.env == "prod"

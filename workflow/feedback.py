@@ -56,10 +56,7 @@ class FeedbackProcessor(Construct):
             handler="tasks.feedback.handler",
             description="Apply SES events to the ledger (order-independent, duplicate-safe)",
             timeout=Duration.seconds(30),
-            environment={
-                names.ENV_LEDGER_TABLE: ledger.table.table_name,
-                names.ENV_ENVIRONMENT: config.env,
-            },
+            environment=config.function_environment("feedback_function", ledger_table=ledger.table.table_name),
             dead_letter_queue=self.dead_letter_queue,
         )
         fn = self.function.function

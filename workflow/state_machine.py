@@ -58,15 +58,7 @@ class OrderWorkflow(Construct):
             handler="tasks.validate.handler",
             description="Parse the SQS record, validate the order, compute hash, lease and tags",
             timeout=Duration.seconds(10),
-            environment={
-                names.ENV_ENVIRONMENT: config.env,
-                names.ENV_DEFAULT_CURRENCY: config.default_currency,
-                # The sandbox guard: outside prod every mail goes to the sandbox recipient.
-                names.ENV_SES_SANDBOX: "true" if config.ses_sandbox else "false",
-                names.ENV_SANDBOX_RECIPIENT: config.sandbox_recipient,
-                names.ENV_RETENTION_DAYS: str(config.retention_days),
-                names.ENV_CLAIM_LEASE_SECONDS: str(names.CLAIM_LEASE_SECONDS),
-            },
+            environment=config.function_environment("validate_function", ledger_table=table.table_name),
         )
         self.render = TaskFunction(
             self,
@@ -78,11 +70,7 @@ class OrderWorkflow(Construct):
             description="Render subject, HTML and text of the confirmation mail",
             timeout=Duration.seconds(15),
             memory_size=512,  # Jinja2 template compile on cold start
-            environment={
-                names.ENV_SHOP_NAME: config.shop_name,
-                names.ENV_DEFAULT_CURRENCY: config.default_currency,
-                names.ENV_ENVIRONMENT: config.env,
-            },
+            environment=config.function_environment("render_function", ledger_table=table.table_name),
         )
 
         self.log_group = log_group(

@@ -49,7 +49,7 @@ class StatusApi(Construct):
             handler="tasks.status_api.handler",
             description="Read-only ledger view for operators",
             timeout=Duration.seconds(10),
-            environment={names.ENV_LEDGER_TABLE: ledger.table.table_name},
+            environment=config.function_environment("status_api_function", ledger_table=ledger.table.table_name),
         )
         self.function.role.add_to_policy(
             iam.PolicyStatement(

@@ -77,27 +77,26 @@ def render_definition(substitutions: dict[str, str]) -> str:
 
 def function_environments(settings: Settings, ledger_table: str) -> dict[str, dict[str, str]]:
     common = {
-        names.ENV_ENVIRONMENT: settings.env,
         names.ENV_POWERTOOLS_SERVICE: names.SERVICE_NAME,
         names.ENV_POWERTOOLS_NAMESPACE: names.METRICS_NAMESPACE,
         names.ENV_LOG_LEVEL: "WARNING",
     }
     return {
-        "validate_function": {
+        key: {
             **common,
-            names.ENV_DEFAULT_CURRENCY: settings.default_currency,
-            names.ENV_SES_SANDBOX: "true" if settings.ses_sandbox else "false",
-            names.ENV_SANDBOX_RECIPIENT: settings.sandbox_recipient,
-            names.ENV_RETENTION_DAYS: str(settings.retention_days),
-            names.ENV_CLAIM_LEASE_SECONDS: str(settings.claim_lease_seconds),
-        },
-        "render_function": {
-            **common,
-            names.ENV_SHOP_NAME: settings.shop_name,
-            names.ENV_DEFAULT_CURRENCY: settings.default_currency,
-        },
-        "feedback_function": {**common, names.ENV_LEDGER_TABLE: ledger_table},
-        "status_api_function": {**common, names.ENV_LEDGER_TABLE: ledger_table},
+            **names.function_environment(
+                key,
+                env=settings.env,
+                ledger_table=ledger_table,
+                default_currency=settings.default_currency,
+                ses_sandbox=settings.ses_sandbox,
+                sandbox_recipient=settings.sandbox_recipient,
+                retention_days=settings.retention_days,
+                shop_name=settings.shop_name,
+                claim_lease_seconds=settings.claim_lease_seconds,
+            ),
+        }
+        for key in HANDLERS
     }
 
 

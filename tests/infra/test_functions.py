@@ -71,7 +71,7 @@ def test_environment_of_each_function(dev: Synth) -> None:
             names.ENV_ENVIRONMENT: "dev",
         },
         "feedback_function": {names.ENV_LEDGER_TABLE: table_ref, names.ENV_ENVIRONMENT: "dev"},
-        "status_api_function": {names.ENV_LEDGER_TABLE: table_ref},
+        "status_api_function": {names.ENV_LEDGER_TABLE: table_ref, names.ENV_ENVIRONMENT: "dev"},
     }
     for key, env in expected.items():
         assert _fn(dev, key)["Environment"]["Variables"] == {**POWERTOOLS_ENV, **env}, key

@@ -107,3 +107,14 @@ def test_status_api_is_served_by_the_real_handler(runtime) -> None:  # type: ign
     with pytest.raises(urllib.error.HTTPError) as bad:
         urllib.request.urlopen(f"{base}/orders?status=NOPE", timeout=10)
     assert bad.value.code == 400
+
+
+def test_local_functions_get_the_environment_the_stack_gives_them(runtime) -> None:  # type: ignore[no-untyped-def]
+    """The CDK app and the runtime both build it with names.function_environment; check the result."""
+    lam = runtime.client("lambda")
+    validate = lam.get_function_configuration(FunctionName=runtime.names["validate_function"])
+    variables = validate["Environment"]["Variables"]
+    assert variables[names.ENV_SES_SANDBOX] == "true"  # dev: the sandbox guard is on
+    assert variables[names.ENV_SANDBOX_RECIPIENT] == f"success@{names.SES_SIMULATOR_DOMAIN}"
+    feedback = lam.get_function_configuration(FunctionName=runtime.names["feedback_function"])
+    assert feedback["Environment"]["Variables"][names.ENV_LEDGER_TABLE] == runtime.outputs["LedgerTableName"]
