@@ -66,7 +66,11 @@ def build_parser() -> argparse.ArgumentParser:
     for command in COMMANDS:
         command.register(sub, [common])
     for module_name in OPTIONAL_COMMANDS:
-        if importlib.util.find_spec(module_name) is not None:
+        try:
+            found = importlib.util.find_spec(module_name) is not None
+        except ModuleNotFoundError:  # its parent package is absent
+            found = False
+        if found:
             importlib.import_module(module_name).register(sub, [common])
     return parser
 
