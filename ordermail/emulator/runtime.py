@@ -397,8 +397,10 @@ _prune_counter = [0]
 
 
 def _prune_moto_leftovers(region: str) -> None:
-    """moto never forgets finished interpreter threads, sent mails or published SNS messages (its
-    `sent_notifications` test aid, a copy of every order and SES event); over a long run memory grows."""
+    """moto never forgets finished interpreter threads, sent mails, published SNS messages (its
+    `sent_notifications` test aid, a copy of every order and SES event) or any model instance it ever
+    created (`instances_tracked`, for its dashboard: every DynamoDB item version — UpdateItem
+    deep-copies the item —, every SQS message copy, every SES mail); over a long run memory grows."""
     with _prune_lock:
         _prune_counter[0] += 1
         if _prune_counter[0] % 50:
@@ -413,6 +415,12 @@ def _prune_moto_leftovers(region: str) -> None:
 
     for topic in list(sns_backends[ACCOUNT_ID][region].topics.values()):
         topic.sent_notifications.clear()
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.ses.models import Message as SesMessage
+    from moto.sqs.models import Message as SqsMessage
+
+    for model in (Item, SqsMessage, SesMessage):  # the live ones stay referenced by their backends
+        model.instances_tracked.clear()  # type: ignore[attr-defined]
 
 
 def _reset_handler_settings() -> None:

@@ -1,0 +1,5 @@
+import sys
+
+from ordermail.bench.cli import main
+
+sys.exit(main())

@@ -1,0 +1,37 @@
+"""The benchmark's settings (light: importing it does not import moto)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    day: int = 2_000
+    burst: int = 10_000
+    compare: int = 300
+    day_rate: float = 3.0  # orders/s arriving during the day run (a Poisson process), about half the capacity
+    seed: int = 20_261_123
+    time_scale: float = 0.02
+    pipe_workers: int = 4
+    ses_throttle_rate: float = 0.10
+    ddb_throttle_rate: float = 0.02
+    lambda_error_rate: float = 0.01
+    sns_duplicate_rate: float = 0.03
+    reject_every: int = 200  # one SES MessageRejected (a permanent failure → FAILED) per this many orders
+    settle_timeout: float = 900.0
+    handler_log_level: str = "INFO"  # as deployed (workflow/functions.py)
+    instruments: bool = True  # history-derived counts, capacity meter, log capture
+    smoke: bool = False
+
+    def faults(self, seed_offset: int = 0) -> Any:
+        from ordermail.emulator import Faults  # imported late: the emulator pulls in moto
+
+        return Faults(
+            ses_throttle_rate=self.ses_throttle_rate,
+            ddb_throttle_rate=self.ddb_throttle_rate,
+            lambda_error_rate=self.lambda_error_rate,
+            sns_duplicate_rate=self.sns_duplicate_rate,
+            seed=self.seed + seed_offset,
+        )
