@@ -420,7 +420,7 @@ def _prune_moto_leftovers(region: str) -> None:
     from moto.sqs.models import Message as SqsMessage
 
     for model in (Item, SqsMessage, SesMessage):  # the live ones stay referenced by their backends
-        model.instances_tracked.clear()  # type: ignore[attr-defined]
+        model.instances_tracked.clear()  # type: ignore[union-attr]
 
 
 def _reset_handler_settings() -> None:
