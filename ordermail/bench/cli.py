@@ -208,6 +208,8 @@ def _run_from_cli(args: argparse.Namespace) -> int:
         argv.append("--smoke")
     if args.out is not None:
         argv += ["--out", str(args.out)]
+    if args.render is not None:
+        argv += ["--render", str(args.render)]
     if getattr(args, "json", False):
         argv.append("--json")
     return main(argv, prog="ordermail bench")
