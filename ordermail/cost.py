@@ -2,14 +2,15 @@
 
 Inputs are *per-e-mail resource counts* (API calls, billed durations, bytes) and the price table
 in `ordermail/prices.json` (the one place prices live). `DEFAULT_COUNTS` is a documented estimate
-of one ordinary order (sent, then Send + Delivery events); the benchmark measures the same counts
+of one ordinary order (sent, then its Delivery event); the benchmark measures the same counts
 on the embedded runtime and passes them as a JSON file (`ordermail cost --counts FILE`) or to
 `estimate(counts, ...)` directly. A counts file may give only some keys: the rest keep their
 defaults; an unknown key is an error (a typo must not silently fall back to the estimate).
 
 Counts (per e-mail unless the key says otherwise):
   sns_publishes             orders-topic publishes (1)
-  ses_event_notifications   SES → SNS event publishes on the ses-events topic (Send + Delivery = 2)
+  ses_event_notifications   SES → SNS event publishes on the ses-events topic (Delivery = 1; the
+                            configuration set does not publish Send events)
   sqs_requests              SNS→SQS SendMessage + the Pipe's ReceiveMessage and DeleteMessage (3)
   pipes_requests            Pipe requests (1; batch size 1)
   stepfunctions_requests    Express executions (1)
@@ -17,20 +18,22 @@ Counts (per e-mail unless the key says otherwise):
                             AWS rounds each execution, so use the mean of billed durations if known)
   stepfunctions_memory_mb   billed memory, in 64 MB steps (64 for payloads this small)
   lambda                    {function: {invocations, duration_ms, memory_mb, architecture}}
-  dynamodb_write_units      WCUs incl. index writes (items ~3 KB: 2-3 WCU per write, 4 writes, plus
-                            the byStatus index re-keyed on each status/updatedAt change)
+  dynamodb_write_units      WCUs incl. index writes (items ~2 KB: 2 WCU per write; Claim, RecordSent,
+                            Delivery; plus the byStatus index re-keyed on each status/updatedAt change)
   dynamodb_read_units       RCUs (the feedback processor's reads)
   ses_mails                 mails sent (1)
   log_bytes                 CloudWatch Logs ingestion (Lambda platform + Powertools lines + EMF;
                             Express logs at level ERROR write nothing for a successful execution,
                             at level ALL with execution data about 30 KB more)
-  xray_traces               trace-starting requests (state machine + 2 feedback invocations);
-                            recorded under X-Ray's default rule: 1/s reservoir + 5 % of the rest
+  xray_traces               trace-starting requests (state machine executions; the feedback function
+                            only passes traces through); recorded under the stack's sampling rule
+                            (fixed.xray_reservoir_per_s, fixed.xray_fixed_rate: -c traceSampleRate)
   ledger_item_kb            ledger item plus index entries, stored for `retention_days`
 Fixed (per month): dashboards, alarms, custom_metrics (each metric name x dimension set),
   kms_keys, kms_requests (the customer key: SNS reuses a data key for 5 minutes per topic and
   publishing principal, 2 calls each (AWS's SNS formula): 2 topics x 8,640 x 2; the queues reuse
   theirs for an hour: 2 x 720 x 2 — an upper bound, reached only with traffic every 5 minutes),
+  xray_reservoir_per_s, xray_fixed_rate (the state machine's X-Ray sampling rule),
   pipe_idle_receives (the Pipe long-polls the queue even when idle: estimate, 5 pollers x one 20 s
   poll, 30 days), retention_days (ledger TTL), log_retention_days, log_compression (stored log
   bytes per ingested byte).
@@ -66,7 +69,7 @@ ALARMS: Final = 2 + 2 + 2 + 1 + 4
 DEFAULT_COUNTS: Final[dict[str, Any]] = {
     "per_email": {
         "sns_publishes": 1,
-        "ses_event_notifications": 2,
+        "ses_event_notifications": 1,
         "sqs_requests": 3,
         "pipes_requests": 1,
         "stepfunctions_requests": 1,
@@ -76,14 +79,14 @@ DEFAULT_COUNTS: Final[dict[str, Any]] = {
             # Mean billed durations include a share of cold starts (INIT is billed too).
             "validate": {"invocations": 1, "duration_ms": 60, "memory_mb": 256, "architecture": "arm64"},
             "render": {"invocations": 1, "duration_ms": 80, "memory_mb": 512, "architecture": "arm64"},
-            "feedback": {"invocations": 2, "duration_ms": 60, "memory_mb": 256, "architecture": "arm64"},
+            "feedback": {"invocations": 1, "duration_ms": 60, "memory_mb": 256, "architecture": "arm64"},
         },
-        "dynamodb_write_units": 19,
-        "dynamodb_read_units": 2,
+        "dynamodb_write_units": 12,
+        "dynamodb_read_units": 1,
         "ses_mails": 1,
-        "log_bytes": 6_000,
-        "xray_traces": 3,
-        "ledger_item_kb": 3.5,
+        "log_bytes": 4_500,
+        "xray_traces": 1,
+        "ledger_item_kb": 3,
     },
     "fixed": {
         "dashboards": 1,
@@ -92,6 +95,8 @@ DEFAULT_COUNTS: Final[dict[str, Any]] = {
         "kms_keys": 1,
         "kms_requests": 2 * (DAYS_PER_MONTH * 86_400 // 300) * 2 + 2 * (DAYS_PER_MONTH * 24) * 2,
         "pipe_idle_receives": 5 * (86_400 // 20) * DAYS_PER_MONTH,
+        "xray_reservoir_per_s": 0,
+        "xray_fixed_rate": names.TRACE_SAMPLE_RATE,
         "retention_days": 90,
         "log_retention_days": 30,
         "log_compression": 0.15,
@@ -168,13 +173,15 @@ def load_counts(path: Path) -> dict[str, Any]:
     return merge_counts(document)
 
 
-def xray_recorded_per_month(trace_starts_per_day: float) -> float:
-    """X-Ray's default sampling rule: the first request each second, then 5 % of the rest.
+def xray_recorded_per_month(trace_starts_per_day: float, *, reservoir_per_s: float = 1.0,
+                            fixed_rate: float = 0.05) -> float:
+    """Traces a sampling rule records: the first `reservoir_per_s` requests each second, then
+    `fixed_rate` of the rest (the defaults are X-Ray's default rule).
 
     Assumes an even load (bursts record fewer, so this is an upper bound for bursty traffic).
     """
     rate = trace_starts_per_day / 86_400
-    per_second = min(rate, 1.0) + 0.05 * max(rate - 1.0, 0.0)
+    per_second = min(rate, reservoir_per_s) + fixed_rate * max(rate - reservoir_per_s, 0.0)
     return per_second * 86_400 * DAYS_PER_MONTH
 
 
@@ -216,7 +223,8 @@ def variable_monthly(counts: Mapping[str, Any], per_day: float, prices: Mapping[
                     + stored_gb * (ddb["storage_per_gb_month"] + ddb["pitr_per_gb_month"]),
         "cloudwatch_logs": max(0.0, logs_gb - allowance.get("logs_ingestion_gb", 0)) * cw["logs_ingestion_per_gb"]
                            + max(0.0, logs_stored_gb - allowance.get("logs_storage_gb", 0)) * cw["logs_storage_per_gb_month"],
-        "xray": xray_recorded_per_month(per_day * e["xray_traces"]) * prices["xray"]["per_million_traces"] / 1e6,
+        "xray": xray_recorded_per_month(per_day * e["xray_traces"], reservoir_per_s=f["xray_reservoir_per_s"],
+                                        fixed_rate=f["xray_fixed_rate"]) * prices["xray"]["per_million_traces"] / 1e6,
     }
 
 

@@ -32,7 +32,6 @@ from tasks.observability import logger, metrics, publish_metrics, tracer
 from tasks.settings import get_settings
 
 _COUNT_METRIC_BY_TYPE: Final = {
-    "Send": names.METRIC_SENDS,
     "Delivery": names.METRIC_DELIVERIES,
     "Bounce": names.METRIC_BOUNCES,
     "Complaint": names.METRIC_COMPLAINTS,

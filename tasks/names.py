@@ -28,8 +28,11 @@ SES_TAG_ORDER_ID: Final = "orderId"  # plain orderId, when it only has SES-safe 
 SES_TAG_ORDER_ID_B32: Final = "orderIdB32"  # base32 of the UTF-8 orderId otherwise
 SES_TAG_ENVIRONMENT: Final = "environment"
 SES_SIMULATOR_DOMAIN: Final = "simulator.amazonses.com"
+# The configuration set's published event types. Not SEND: the workflow records SENT itself
+# (RecordSent), and every mail still ends in a Delivery, Bounce, Reject or DeliveryDelay event that
+# repairs an unrecorded send; a Send event would cost an SNS publish, a feedback invocation and a
+# whole-item ledger write per mail for nothing (docs/BENCHMARKS.md, cost).
 SES_EVENT_TYPES: Final = (
-    "SEND",
     "REJECT",
     "BOUNCE",
     "COMPLAINT",
@@ -62,6 +65,8 @@ ENV_POWERTOOLS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
 ENV_LOG_LEVEL: Final = "POWERTOOLS_LOG_LEVEL"
 
 # --- CDK context keys and their defaults (cdk.json holds the same defaults) ----------------
+# The share of executions X-Ray records (a sampling rule with no reservoir); context traceSampleRate.
+TRACE_SAMPLE_RATE: Final = 0.05
 CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "env": "dev",
     "domain": "shop.example",
@@ -80,6 +85,7 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "complaintRateThreshold": 0.001,
     "monthlyBudgetUsd": 10,
     "executionLogLevel": "ERROR",
+    "traceSampleRate": TRACE_SAMPLE_RATE,
 }
 ENVIRONMENTS: Final = ("dev", "test", "prod")
 
@@ -135,7 +141,6 @@ LEDGER_SENT_STATUSES: Final = (
 )
 
 # --- EMF metrics of the Lambda handlers (namespace METRICS_NAMESPACE, dimension service) ---
-METRIC_SENDS: Final = "Sends"
 METRIC_DELIVERIES: Final = "Deliveries"
 METRIC_BOUNCES: Final = "Bounces"
 METRIC_COMPLAINTS: Final = "Complaints"
@@ -168,6 +173,7 @@ def infra_names(env: str) -> dict[str, str]:
         "dashboard": f"{prefix}",
         "budget": f"{prefix}-monthly",
         "alarm_prefix": prefix,
+        "trace_sampling_rule": f"{prefix}-workflow",  # X-Ray: at most 32 characters
         "lambda_log_group_prefix": "/aws/lambda/",
     }
 

@@ -105,6 +105,7 @@ class OrderMailConfig:
     complaint_rate_threshold: float
     monthly_budget_usd: Decimal
     execution_log_level: str
+    trace_sample_rate: float
 
     def function_environment(self, function: str, *, ledger_table: str) -> dict[str, str]:
         """The function's environment variables (shared with the local runtime: names.function_environment)."""
@@ -209,6 +210,13 @@ def _rate(key: str, value: object) -> float:
     return float(number)
 
 
+def _fraction(key: str, value: object) -> float:
+    number = _decimal(key, value)
+    if not Decimal(0) <= number <= Decimal(1):
+        raise ContextError(key, "must be a fraction from 0 to 1 (0.05 means 5%)", value)
+    return float(number)
+
+
 def _choice(key: str, value: object, choices: tuple[str, ...], *, upper: bool = False) -> str:
     text = _text(key, value)
     text = text.upper() if upper else text
@@ -296,6 +304,7 @@ def load_config(get: Callable[[str], Any]) -> OrderMailConfig:
         execution_log_level=_choice(
             "executionLogLevel", raw("executionLogLevel"), EXECUTION_LOG_LEVELS, upper=True
         ),
+        trace_sample_rate=_fraction("traceSampleRate", raw("traceSampleRate")),
     )
 
 

@@ -1,8 +1,8 @@
 """SES: the sending domain (Easy DKIM), the configuration set and its event topic.
 
 Every mail goes through the configuration set (the ASL's Send state names it): reputation metrics
-on, TLS required, and its events (send, reject, bounce, complaint, delivery, delay, rendering
-failure) published to the ses-events topic the feedback processor reads.
+on, TLS required, and its events (reject, bounce, complaint, delivery, delay, rendering failure;
+not send: the workflow records that itself) published to the ses-events topic the feedback processor reads.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
 from aws_cdk import aws_sqs as sqs
@@ -58,6 +59,9 @@ class FeedbackProcessor(Construct):
             timeout=Duration.seconds(30),
             environment=config.function_environment("feedback_function", ledger_table=ledger.table.table_name),
             dead_letter_queue=self.dead_letter_queue,
+            # SNS invokes it for every SES event: active tracing would start (and bill) a trace
+            # per event under Lambda's fixed 1/s + 5% rule. Pass-through traces only when asked.
+            tracing=lambda_.Tracing.PASS_THROUGH,
         )
         fn = self.function.function
         role = self.function.role

@@ -1,7 +1,7 @@
 """Lambda building blocks shared by the four functions (validate, render, feedback, status API).
 
 Every function: Python 3.12 on arm64 (Graviton, ~20% cheaper per GB-s), the official Powertools V3
-layer, its own log group with retention, X-Ray active tracing, Powertools environment, and its own
+layer, its own log group with retention, X-Ray tracing (active unless said otherwise), Powertools environment, and its own
 role that starts with nothing but write access to that log group (no AWS managed policies).
 """
 
@@ -103,6 +103,7 @@ class TaskFunction(Construct):
         timeout: Duration,
         memory_size: int = 256,
         dead_letter_queue: sqs.IQueue | None = None,
+        tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = log_group(self, "LogGroup", config=config, name=f"/aws/lambda/{function_name}")
@@ -125,7 +126,7 @@ class TaskFunction(Construct):
             layers=[package.powertools_layer],
             role=self.role,
             log_group=self.log_group,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=tracing,
             timeout=timeout,
             memory_size=memory_size,
             # Async invocations that fail all retries land here (grants sqs:SendMessage only).

@@ -16,6 +16,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_xray as xray
 from constructs import Construct
 
 from tasks import names
@@ -105,6 +106,7 @@ class OrderWorkflow(Construct):
             ),
             tracing_enabled=True,
         )
+        self.trace_sampling_rule = self._trace_sampling(config)
         self._grant(table=table, email=email, from_address=config.from_address)
 
         role = self.state_machine.role
@@ -125,6 +127,31 @@ class OrderWorkflow(Construct):
                 "the ledger already records every attempt, its outcome and error per order. "
                 "Switch with -c executionLogLevel=ALL while debugging.",
             )
+
+    def _trace_sampling(self, config: OrderMailConfig) -> xray.CfnSamplingRule:
+        """Executions X-Ray records: `traceSampleRate` of them, no reservoir.
+
+        X-Ray's default rule records the first request each second and 5% of the rest, which at
+        ~2,000 orders a day is nearly every execution: a trace per order costs as much as the ledger.
+        Validate and Render follow the execution's sampling decision (one trace per order).
+        """
+        return xray.CfnSamplingRule(
+            self,
+            "TraceSampling",
+            sampling_rule=xray.CfnSamplingRule.SamplingRuleProperty(
+                rule_name=names.infra_names(config.env)["trace_sampling_rule"],
+                priority=100,
+                fixed_rate=config.trace_sample_rate,
+                reservoir_size=0,
+                service_name=names.resource_names(config.env)["state_machine"],
+                service_type="AWS::StepFunctions::StateMachine",
+                host="*",
+                http_method="*",
+                url_path="*",
+                resource_arn="*",
+                version=1,
+            ),
+        )
 
     def _grant(self, *, table: dynamodb.ITable, email: EmailSending, from_address: str) -> None:
         """Exactly what the definition's tasks call, on exactly the resources they name."""

@@ -163,7 +163,9 @@ def cost_counts(usage: dict[str, Any], express_setting: str, phase_name: str) ->
             "dynamodb_read_units": usage["dynamodb_units_per_mail"]["read"],
             "ses_mails": 1,
             "log_bytes": usage["lambda_log_bytes_per_mail"] + express_bytes,
-            "xray_traces": (usage["executions"] + calls["lambda_feedback_deliveries"]) / mails,
+            # Trace-starting requests: executions. The feedback function only passes traces through
+            # (workflow/feedback.py), and the stack's sampling rule decides which executions are recorded.
+            "xray_traces": usage["executions"] / mails,
             "ledger_item_kb": ((item.get("mean") or 0) + index_entry_bytes) / 1024,
         },
         "source": f"measured by `make bench` ({phase_name} run, Express logs {express_setting}); "
@@ -704,32 +706,37 @@ def analysis(report: dict[str, Any]) -> dict[str, str]:
         head = ", ".join(f"{k} ${v:.4f}" for k, v in parts[:4])
         budget = c["ses_floor_per_1000_usd"] * (SES_TARGET_RATIO - 1)
         item_bytes = report.get("day", report.get("burst", {})).get("per_email", {}).get("ledger_item_bytes", {})
+        requests = sum(by.get(k, 0.0) for k in ("stepfunctions", "sqs", "sns", "lambda", "pipes"))
+        express = next((r["express_log_bytes_per_mail"] for r in c["express_log_settings"]
+                        if r["setting"] == c["express_log_setting"]), 0)
         notes[variable["name"]] = (
             f"SES is ${c['ses_floor_per_1000_usd']:.2f} per 1,000 mails; the target leaves ${budget:.3f} for "
-            f"everything else, which costs ${sum(v for _, v in parts):.4f}: {head}. X-Ray: "
-            f"{counts['xray_traces']:.1f} traces per mail (state machine + feedback invocations), and at 2,000 mails "
-            f"a day the default sampling rule (the first request each second, then 5 %) records nearly all of them. "
-            f"DynamoDB: {counts['dynamodb_write_units']:.1f} write units per mail — every ledger write is billed on "
-            f"the whole item ({item_bytes.get('mean', 0):.0f} bytes on average: 3 units) and the byStatus index "
-            f"(keyed on status and updatedAt) is deleted and re-put on each of them. What would close it: an X-Ray "
-            f"sampling rule with a low fixed rate and no reservoir (or tracing off outside debugging), and a lighter "
-            f"ledger write path — a sparse status index (only the statuses operators list carry the index key), a "
-            f"smaller item (the raw request only until the mail is SENT), fewer writes per order. The Express log "
-            f"setting is not what breaks it: at ERROR with execution data it adds "
-            f"{next((r['express_log_bytes_per_mail'] for r in c['express_log_settings'] if r['setting'] == c['express_log_setting']), 0):.0f} "
-            f"bytes per mail.")
+            f"everything else, which costs ${sum(v for _, v in parts):.4f}: {head}. The request charges of the "
+            f"pipeline itself (Step Functions, SQS, SNS, Lambda, Pipes) are ${requests:.4f} before anything is "
+            f"recorded. DynamoDB: {counts['dynamodb_write_units']:.1f} write units and "
+            f"{counts['dynamodb_read_units']:.1f} read units per mail — each ledger write is billed on the whole "
+            f"item in 1 KB units ({item_bytes.get('mean', 0):.0f} bytes on average, p99 {item_bytes.get('p99', 0):.0f}), "
+            f"and the byStatus index entry is deleted and re-put when status or updatedAt changes. X-Ray: "
+            f"{counts['xray_traces']:.2f} trace-starting executions per mail, {c['counts']['fixed']['xray_fixed_rate']:.0%} "
+            f"of them recorded (the stack's sampling rule). Express logs at {c['express_log_setting']} add "
+            f"{express:.0f} bytes per mail. What would close it: a ledger item under 1 KB (the stored request "
+            f"and the timeline's execution ARNs are most of it) so each write is one unit, and a sparse status "
+            f"index (only the statuses operators list carry the index key) — about half the DynamoDB line; "
+            f"the rest of the gap is the request charges, which only fewer hops would cut.")
     monthly = by_name.get("Monthly total at 2,000/day, CloudWatch free allowances applied")
     if monthly and monthly["met"] is False and c:
         month = c["monthly_at_2000_by_service_usd"]
         parts = sorted(((k, v) for k, v in month.items() if k != "ses" and v > 0.005), key=lambda kv: -kv[1])
         head = ", ".join(f"{k} ${v:.2f}" for k, v in parts[:6])
-        without = c["monthly_usd_at_2000_per_day"] - month.get("xray", 0) - month.get("kms", 0)
+        without = c["monthly_usd_at_2000_per_day"] - month.get("kms", 0)
         notes[monthly["name"]] = (
             f"At 2,000 mails a day SES is ${month.get('ses', 0):.2f} of ${c['monthly_usd_at_2000_per_day']:.2f}; the "
-            f"rest is {head}. The customer-managed KMS key ($1/month plus requests) is fixed; SSE with AWS-owned or "
-            f"AWS-managed keys costs nothing. Without X-Ray's traces and the customer key the month would be about "
-            f"${without:.2f}" + (f"; the lighter ledger write path (DynamoDB ${month.get('dynamodb', 0):.2f}) closes "
-                                 f"the rest." if without > MONTHLY_TARGET_USD else "."))
+            f"rest is {head}. The customer-managed KMS key (${month.get('kms', 0):.2f}: $1/month plus requests) is "
+            f"the price of encrypting the topics SES and CloudWatch publish to — AWS-managed keys cannot grant "
+            f"them — and of one key for the queues. Without it the month would be ${without:.2f}"
+            + (f"; the rest of the gap is DynamoDB (${month.get('dynamodb', 0):.2f}) and the Pipe's idle polling "
+               f"(${month.get('sqs_idle_polling', 0):.2f})." if without > MONTHLY_TARGET_USD else ".")
+            + " We keep the key: encryption at rest of every topic and queue is a requirement, not an option.")
     memory = by_name.get("Memory growth over the burst")
     parts_mb = report.get("memory_growth_breakdown_mb")
     if memory and memory["met"] is False:

@@ -9,6 +9,7 @@ feedback function sees them exactly as it would on AWS.
 Outcomes follow the SES mailbox simulator (success@, bounce@, ooto@, complaint@,
 suppressionlist@simulator.amazonses.com); any other recipient is delivered. A mail whose content
 carries the EICAR anti-virus test string is rejected (SES's `Reject` event: "Bad content").
+Like SES, only the event types the configuration set publishes (`names.SES_EVENT_TYPES`) go out.
 """
 
 from __future__ import annotations
@@ -86,10 +87,24 @@ def outcome_for(recipient: str) -> str:
     }.get(local, "delivered")
 
 
+def event_type_setting(event_type: str) -> str:
+    """The configuration set's name for a record's `eventType`: DeliveryDelay → DELIVERY_DELAY."""
+    return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(event_type)).upper()
+
+
 def events_for(
-    message_id: str, request: dict[str, Any], *, region: str, sent_at: datetime | None = None
+    message_id: str, request: dict[str, Any], *, region: str, sent_at: datetime | None = None,
+    published: tuple[str, ...] = names.SES_EVENT_TYPES,
 ) -> list[tuple[float, dict[str, Any]]]:
-    """(delay factor, record) pairs for one accepted mail; the delay factor is scaled by the publisher."""
+    """(delay factor, record) pairs for one accepted mail, of the `published` event types only; the
+    delay factor is scaled by the publisher."""
+    return [(factor, record) for factor, record in _all_events(message_id, request, region=region, sent_at=sent_at)
+            if event_type_setting(record["eventType"]) in published]
+
+
+def _all_events(
+    message_id: str, request: dict[str, Any], *, region: str, sent_at: datetime | None
+) -> list[tuple[float, dict[str, Any]]]:
     sent_at = sent_at or datetime.now(UTC)
     mail = _mail_object(message_id, request, sent_at, region)
     recipients = mail["destination"]

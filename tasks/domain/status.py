@@ -150,5 +150,5 @@ def apply_event(item: Mapping[str, Any], event: SesEvent, *, now: str) -> dict[s
         if first != item.get(reached):
             changes[reached] = first
     if not item.get("sesMessageId"):
-        changes["sesMessageId"] = event.ses_message_id  # the Send event repairs an unrecorded send
+        changes["sesMessageId"] = event.ses_message_id  # any event repairs an unrecorded send
     return changes

@@ -84,8 +84,8 @@ def ledger_item(order_id: str, status: str, *, updated_ago: float = 60, lease_in
         item.update(sesMessageId=f"0100-{order_id}-ses", sentAt=ended)
         item["timeline"].append({"type": "ATTEMPT_SENT", "at": ended, "executionArn": arn,
                                  "sesMessageId": f"0100-{order_id}-ses"})
-        events = {"SENT": ["Send"], "DELIVERED": ["Send", "Delivery"], "BOUNCED": ["Send", "Bounce"],
-                  "COMPLAINED": ["Send", "Delivery", "Complaint"]}.get(status, ["Send"])
+        events = {"DELIVERED": ["Delivery"], "BOUNCED": ["Bounce"],
+                  "COMPLAINED": ["Delivery", "Complaint"]}.get(status, [])
         for number, kind in enumerate(events):
             event: dict[str, Any] = {"type": kind, "at": iso_ago(updated_ago + 3 - number), "key": f"{kind}-{order_id}",
                                      "sesMessageId": f"0100-{order_id}-ses"}
@@ -95,7 +95,8 @@ def ledger_item(order_id: str, status: str, *, updated_ago: float = 60, lease_in
             if kind == "Complaint":
                 event.update(complaintFeedbackType="abuse")
             item["events"].append(event)
-        item["eventKeys"] = {e["key"] for e in item["events"]}
+        if item["events"]:  # DynamoDB has no empty sets
+            item["eventKeys"] = {e["key"] for e in item["events"]}
     item.update(extra)
     return item
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ordermail import cost
+from tasks import names
 
 from .conftest import main
 
@@ -82,20 +83,30 @@ def test_free_log_allowance_covers_small_volumes_only() -> None:
     small = cost.estimate(per_day=2000, free_tier=True)["monthly"]["variable_usd"]["cloudwatch_logs"]
     big = cost.estimate(per_day=200_000, free_tier=True)["monthly"]["variable_usd"]["cloudwatch_logs"]
     assert small == 0
-    gb = 200_000 * 30 * 6000 / 1024**3
+    gb = 200_000 * 30 * cost.DEFAULT_COUNTS["per_email"]["log_bytes"] / 1024**3
     assert big == pytest.approx((gb - 5) * 0.50 + max(0, gb * 0.15 - 5) * 0.03)
 
 
 def test_xray_sampling_rule() -> None:
     assert cost.xray_recorded_per_month(86_400 / 2) == pytest.approx(86_400 / 2 * 30)  # under 1/s: all
     assert cost.xray_recorded_per_month(86_400 * 11) == pytest.approx((1 + 0.05 * 10) * 86_400 * 30)
+    # the stack's rule: no reservoir, a fixed share of every execution
+    assert cost.xray_recorded_per_month(2_000, reservoir_per_s=0, fixed_rate=0.05) == pytest.approx(2_000 * 0.05 * 30)
+
+
+def test_the_default_counts_price_xray_under_the_stacks_sampling_rule() -> None:
+    estimate = cost.estimate(per_day=2000)
+    assert estimate["counts"]["fixed"]["xray_fixed_rate"] == names.TRACE_SAMPLE_RATE
+    traces = 2000 * 30 * 1 * names.TRACE_SAMPLE_RATE
+    xray = cost.monthly(estimate["counts"], 2000, cost.load_prices(), free_tier=True)
+    assert xray["variable_usd"]["xray"] == pytest.approx(traces * 5.00 / 1e6)
 
 
 def test_measured_counts_override_defaults() -> None:
     base = cost.estimate(per_day=2000)
     measured = cost.estimate({"per_email": {"dynamodb_write_units": 4}, "source": "bench"}, per_day=2000)
     assert measured["counts"]["source"] == "bench"
-    saved = (19 - 4) * 0.625 / 1e6 * 1000
+    saved = (12 - 4) * 0.625 / 1e6 * 1000
     assert base["per_1000_mails_usd"] - measured["per_1000_mails_usd"] == pytest.approx(saved)
     flat = cost.estimate({"dynamodb_write_units": 4}, per_day=2000)  # a flat per-e-mail dict works too
     assert flat["per_1000_mails_usd"] == pytest.approx(measured["per_1000_mails_usd"])

@@ -29,7 +29,7 @@ def test_publish_reaches_delivered_with_one_mail(server: Server) -> None:
     [attempt] = view["attempts"]
     assert attempt["outcome"] == "SENT" and attempt["executionArn"].startswith("arn:aws:states:")
     assert attempt["startedAt"] and attempt["endedAt"] and attempt["error"] is None
-    assert [e["type"] for e in view["events"]] == ["Send", "Delivery"]
+    assert [e["type"] for e in view["events"]] == ["Delivery"]
     assert len(server.mails_for(order_id)) == 1
     history = server.cli("history", order_id)
     assert history.returncode == 0

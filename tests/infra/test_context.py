@@ -29,6 +29,7 @@ def test_defaults_parse_to_a_dev_config_with_the_sandbox_guard_on() -> None:
     assert config.max_receive_count == 5
     assert config.bounce_rate_threshold == 0.02 and config.complaint_rate_threshold == 0.001
     assert config.execution_log_level == "ERROR"
+    assert config.trace_sample_rate == 0.05
 
 
 def test_cli_strings_are_parsed_to_typed_values() -> None:
@@ -82,6 +83,8 @@ BAD_VALUES = [
     ("monthlyBudgetUsd", "0"),
     ("defaultCurrency", "dollars"),
     ("executionLogLevel", "DEBUG"),
+    ("traceSampleRate", "-0.1"),
+    ("traceSampleRate", "all"),
     ("defaultCurrency", "XYZ"),
     ("shopName", ""),
     ("shopName", "Shop\nBcc: victim@example.org"),

@@ -59,7 +59,6 @@ def test_configuration_set_has_reputation_metrics_and_requires_tls(dev: Synth) -
 def test_events_go_to_the_ses_events_topic(dev: Synth) -> None:
     topic_id = logical_id(dev.json, "AWS::SNS::Topic", TopicName=DEV["ses_events_topic"])
     expected = {
-        "SEND": "send",
         "REJECT": "reject",
         "BOUNCE": "bounce",
         "COMPLAINT": "complaint",

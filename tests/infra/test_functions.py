@@ -42,7 +42,8 @@ def test_function_runtime_layer_tracing_and_log_group(dev: Synth, key: str) -> N
     assert fn["Handler"] == HANDLERS[key]
     assert fn["Runtime"] == "python3.12"
     assert fn["Architectures"] == ["arm64"]
-    assert fn["TracingConfig"] == {"Mode": "Active"}
+    # The feedback function runs once per SES event, invoked by SNS: it traces only when asked.
+    assert fn["TracingConfig"] == {"Mode": "PassThrough" if key == "feedback_function" else "Active"}
     assert [render(layer) for layer in fn["Layers"]] == [LAYER]
     log_group = dev.json["Resources"][fn["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
     assert (log_group["LogGroupName"], log_group["RetentionInDays"]) == (f"/aws/lambda/{DEV[key]}", 30)

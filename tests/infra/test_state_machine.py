@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import boto3
+import pytest
 from aws_cdk.assertions import Match
 from moto import mock_aws
 
@@ -20,6 +21,7 @@ from tests.infra.helpers import (
     only,
     resolved_definition,
 )
+from workflow.context import ContextError, load_config_from_mapping
 from workflow.state_machine import ASL_PATH, asl_placeholders
 
 DEV = names.resource_names("dev")
@@ -42,6 +44,34 @@ def test_state_machine_is_express_with_the_inline_definition(dev: Synth) -> None
     assert "DefinitionS3Location" not in sm
     assert json.loads(sm["DefinitionString"]) == ASL
     assert sm["TracingConfiguration"] == {"Enabled": True}
+
+
+def test_xray_samples_a_share_of_executions_without_a_reservoir(dev: Synth) -> None:
+    dev.template.has_resource_properties(
+        "AWS::XRay::SamplingRule",
+        {
+            "SamplingRule": {
+                "RuleName": names.infra_names("dev")["trace_sampling_rule"],
+                "FixedRate": 0.05,
+                "ReservoirSize": 0,
+                "ServiceName": DEV["state_machine"],
+                "ServiceType": "AWS::StepFunctions::StateMachine",
+                "Host": "*",
+                "HTTPMethod": "*",
+                "URLPath": "*",
+                "ResourceARN": "*",
+            }
+        },
+    )
+    assert len(names.infra_names("prod")["trace_sampling_rule"]) <= 32  # X-Ray's limit
+
+
+def test_trace_sample_rate_is_a_context_parameter() -> None:
+    assert load_config_from_mapping({"traceSampleRate": "0"}).trace_sample_rate == 0.0
+    assert load_config_from_mapping({"traceSampleRate": 1}).trace_sample_rate == 1.0
+    with pytest.raises(ContextError) as error:
+        load_config_from_mapping({"traceSampleRate": "1.5"})
+    assert error.value.key == "traceSampleRate"
 
 
 def test_every_placeholder_is_substituted(dev: Synth) -> None:

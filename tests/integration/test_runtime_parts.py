@@ -11,7 +11,7 @@ import pytest
 from ordermail.emulator.outbox import Outbox, order_id_of
 from ordermail.emulator.pipe import to_pipe_record
 from ordermail.emulator.provision import render_definition
-from ordermail.emulator.ses_events import events_for, outcome_for
+from ordermail.emulator.ses_events import event_type_setting, events_for, outcome_for
 from tasks import names
 
 
@@ -43,11 +43,11 @@ def test_pipe_record_has_the_shape_pipes_deliver() -> None:
 @pytest.mark.parametrize(
     ("local", "outcome", "types"),
     [
-        ("success", "delivered", ["Send", "Delivery"]),
-        ("ooto", "delivered", ["Send", "Delivery"]),
-        ("bounce", "bounce", ["Send", "Bounce"]),
-        ("complaint", "complaint", ["Send", "Delivery", "Complaint"]),
-        ("suppressionlist", "suppressed", ["Send", "Bounce"]),
+        ("success", "delivered", ["Delivery"]),
+        ("ooto", "delivered", ["Delivery"]),
+        ("bounce", "bounce", ["Bounce"]),
+        ("complaint", "complaint", ["Delivery", "Complaint"]),
+        ("suppressionlist", "suppressed", ["Bounce"]),
     ],
 )
 def test_mailbox_simulator_outcomes(local: str, outcome: str, types: list[str]) -> None:
@@ -60,7 +60,17 @@ def test_mailbox_simulator_outcomes(local: str, outcome: str, types: list[str]) 
         assert record["mail"]["tags"]["ses:configuration-set"] == ["ordermail-dev-events"]
         assert record["mail"]["tags"][names.SES_TAG_ORDER_ID] == ["A-1"]
     if local == "suppressionlist":
-        assert records[1]["bounce"]["bounceSubType"] == "OnAccountSuppressionList"
+        assert records[0]["bounce"]["bounceSubType"] == "OnAccountSuppressionList"
+
+
+def test_only_the_configuration_sets_event_types_are_published() -> None:
+    address = f"success@{names.SES_SIMULATOR_DOMAIN}"
+    every = events_for("mid-3", _request(address), region="us-east-1", published=(*names.SES_EVENT_TYPES, "SEND"))
+    assert [r["eventType"] for _, r in every] == ["Send", "Delivery"]
+    assert "SEND" not in names.SES_EVENT_TYPES  # the workflow records SENT itself
+    assert [r["eventType"] for _, r in events_for("mid-3", _request(address), region="us-east-1")] == ["Delivery"]
+    assert event_type_setting("DeliveryDelay") == "DELIVERY_DELAY"
+    assert event_type_setting("RenderingFailure") == "RENDERING_FAILURE"
 
 
 def test_virus_content_is_rejected() -> None:
