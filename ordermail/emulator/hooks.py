@@ -10,8 +10,10 @@ with `Patches.replace`, so `Patches.undo()` restores moto exactly (tests install
   configuration set and tags, which moto's backend drops) to the outbox and the SES event publisher;
 - SES error names: the aws-sdk integration names SESv2 errors `SesV2.<Error>Exception`, as AWS does;
 - time scale: the interpreter's retry back-off sleeps are multiplied by the runtime's clock factor;
-- speed (fast mode only): parsed definitions, boto3 clients and JSONPath parsers are cached, and
-  handled errors are not logged with a repr of the whole definition;
+- speed (fast mode only): parsed definitions, boto3 clients and JSONPath parsers are cached,
+  handled errors are not logged with a repr of the whole definition, and fastpaths.py: DynamoDB
+  update expressions parsed once and validated without moto's repeated tree walks, the
+  interpreter's JSON deep copies and botocore's User-Agent building made cheap;
 - fault injection: SES throttling/rejection, DynamoDB throttling, Lambda service errors, duplicate
   SNS → SQS deliveries;
 - API call counting: every request moto serves, by service and action (the benchmark's counts);
@@ -58,6 +60,7 @@ from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution_worker
 
+from . import fastpaths
 from .options import Faults
 
 __all__ = ["FaultScript", "Faults", "Patches"]
@@ -77,6 +80,7 @@ SEAMS: dict[str, tuple[object, str]] = {
     "sfn_error_logging": (eval_component.EvalComponent, "_log_exception"),
     "sqs_queue_messages": (SqsQueue, "messages"),
     "sqs_queue_delete": (SqsQueue, "delete_message"),
+    **fastpaths.SEAMS,
 }
 
 # Modules that imported `boto_client_for` by name: each must see the cached factory.
@@ -96,7 +100,8 @@ class Patches:
 
     def replace(self, owner: object, attribute: str, value: Any) -> Any:
         had = attribute in vars(owner) if isinstance(owner, type) else hasattr(owner, attribute)
-        original = getattr(owner, attribute, None)
+        # A class's own attribute is kept as stored (a classmethod stays a classmethod on undo).
+        original = vars(owner)[attribute] if had and isinstance(owner, type) else getattr(owner, attribute, None)
         self._undo.append((owner, attribute, original, had))
         setattr(owner, attribute, value)
         return original
@@ -368,7 +373,7 @@ def install_time_scale(patches: Patches, scale: float) -> None:
 
 
 def install_sfn_caches(patches: Patches) -> None:
-    """Seams `sfn_definition_parse`, `sfn_boto_client`, `sfn_jsonpath_parse`.
+    """Seams `sfn_definition_parse`, `sfn_boto_client`, `sfn_jsonpath_parse`, and fastpaths.SEAMS.
 
     moto re-parses the definition (ANTLR), builds new boto3 clients for every task and re-compiles
     every JSONPath per execution. The parsed program keeps per-execution state in the Environment,
@@ -402,6 +407,10 @@ def install_sfn_caches(patches: Patches) -> None:
         patches.replace(module, "boto_client_for", boto_client_for)
 
     patches.replace(json_path, "parse", functools.lru_cache(maxsize=512)(json_path.parse))
+
+    # DynamoDB update expressions, the interpreter's JSON deep copies, botocore's User-Agent header
+    # (seams in fastpaths.SEAMS; see its docstring).
+    fastpaths.install_fast_paths(patches)
 
 
 def install_quiet_interpreter_logs(patches: Patches) -> None:

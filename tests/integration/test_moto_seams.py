@@ -73,3 +73,71 @@ def test_patches_undo_restores_moto() -> None:
     assert LambdaFunction._invoke_lambda is not original
     patches.undo()
     assert LambdaFunction._invoke_lambda is original
+
+
+# --- fast paths (ordermail/emulator/fastpaths.py): what each one assumes about moto -----------------
+
+# Source digests of the moto (and botocore) code the fast paths re-implement or rely on, as pinned.
+# A mismatch means: read the new code, re-check the fast path against it, then update the digest.
+_PINNED_SOURCES = {
+    "moto.dynamodb.parsing.ast_nodes:DepthFirstTraverser.traverse_node_recursively": "d7f01d9b45cf9f64",
+    "moto.dynamodb.parsing.ast_nodes:DepthFirstTraverser.process": "58328ec7c2f9b1f9",
+    "moto.dynamodb.parsing.validators:Validator.validate": "5a99f0d36c7b7b8e",
+    "moto.dynamodb.parsing.validators:Validator.__init__": "9489b532dd0fb359",
+    "moto.dynamodb.parsing.validators:UpdateExpressionValidator.get_ast_processors": "918400bbecd67e83",
+    "moto.dynamodb.parsing.expressions:UpdateExpressionParser.make": "2c00ed96d6e191f2",
+    "botocore.useragent:sanitize_user_agent_string_component": "4536076c32a93958",
+}
+
+
+@pytest.mark.parametrize("target", sorted(_PINNED_SOURCES))
+def test_fast_path_sources_are_the_pinned_ones(target: str) -> None:
+    import hashlib
+    import importlib
+
+    module_name, _, qualname = target.partition(":")
+    obj: object = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    digest = hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()[:16]  # type: ignore[arg-type]
+    assert digest == _PINNED_SOURCES[target], (
+        f"{target} changed: re-check ordermail/emulator/fastpaths.py against it, then update the digest"
+    )
+
+
+def test_update_validators_start_with_the_static_ones() -> None:
+    """fastpaths skips the first three processors once passed: they must be the expression-only ones."""
+    from types import SimpleNamespace
+
+    from moto.dynamodb.parsing import validators
+
+    from ordermail.emulator import fastpaths
+
+    table = SimpleNamespace(table_key_attrs=["orderId"], attribute_keys=["orderId"], attr=[])
+    validator = validators.UpdateExpressionValidator(
+        fastpaths.UpdateExpressionParser.make("SET a = :v"), expression_attribute_names={},
+        expression_attribute_values={":v": {"S": "x"}}, item=None, table=table,  # type: ignore[arg-type]
+    )
+    assert tuple(type(p) for p in validator.processors[:3]) == fastpaths._STATIC_VALIDATORS
+    assert all(type(p) not in fastpaths._STATIC_VALIDATORS for p in validator.processors[3:])
+
+
+def test_interpreter_copies_through_its_module_copy() -> None:
+    from ordermail.emulator import fastpaths
+
+    for module in fastpaths._SFN_COPYING_MODULES:
+        assert "copy.deepcopy(" in inspect.getsource(module), f"{module.__name__} no longer calls copy.deepcopy"
+
+
+def test_update_item_parses_through_the_parser_class() -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
+
+    assert "UpdateExpressionParser.make(" in inspect.getsource(DynamoHandler.update_item)
+    assert "UpdateExpressionParser.make(" in inspect.getsource(DynamoDBBackend.update_item)
+
+
+def test_actions_are_looked_up_through_the_method_names_helper() -> None:
+    from moto.core.responses import BaseResponse
+
+    assert "method_names_from_class(self.__class__)" in inspect.getsource(BaseResponse.call_action)
