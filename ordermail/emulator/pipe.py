@@ -22,7 +22,7 @@ from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.backend.execution import SyncExecution
 
 
-@dataclass
+@dataclass(slots=True)  # one per execution, kept for the runtime's life: no per-instance __dict__
 class ExecutionResult:
     execution_arn: str
     status: str  # SUCCEEDED, FAILED, TIMED_OUT, ABORTED

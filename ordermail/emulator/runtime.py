@@ -28,7 +28,7 @@ from moto.server import ThreadedMotoServer
 
 from tasks import names
 
-from . import hooks
+from . import hooks, memory
 from .options import RuntimeOptions
 from .outbox import Outbox, order_id_of
 from .pipe import ExecutionResult, ExecutionRunner, PipePoller
@@ -51,7 +51,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-@dataclass
+@dataclass(slots=True)  # one per mail, kept for the runtime's life: no per-instance __dict__
 class SentMail:
     message_id: str
     order_id: str | None
@@ -60,10 +60,21 @@ class SentMail:
     at: float
 
 
+@dataclass(slots=True)
+class InvocationRecord:
+    """A `hooks.Invocation` as the runtime keeps it (one per Lambda invocation): the same fields, no __dict__."""
+
+    function_name: str
+    started: float
+    seconds: float
+    errored: bool
+    cpu_seconds: float = 0.0
+
+
 @dataclass
 class RuntimeStats:
     executions: list[ExecutionResult] = field(default_factory=list)
-    invocations: list[hooks.Invocation] = field(default_factory=list)
+    invocations: list[InvocationRecord] = field(default_factory=list)
     sent: list[SentMail] = field(default_factory=list)
 
 
@@ -86,6 +97,8 @@ class LocalRuntime:
         self._server: ThreadedMotoServer | None = None
         self._poller: PipePoller | None = None
         self._publisher: EventPublisher | None = None
+        self._trimmer: memory.IdleTrimmer | None = None
+        self._arenas_limited = False
         self._status_api: StatusApiServer | None = None
         self._saved_env: dict[str, str | None] = {}
         self._saved_config: dict[str, Any] = {}
@@ -116,6 +129,8 @@ class LocalRuntime:
 
     def _start(self) -> None:
         options = self.options
+        if options.fast:  # before the runtime's threads exist (memory.py)
+            self._arenas_limited = memory.limit_malloc_arenas(2)
         self._set_env(
             {
                 **{key: os.environ.get(key) or value for key, value in _FAKE_CREDENTIALS.items()},
@@ -173,6 +188,10 @@ class LocalRuntime:
             on_result=self._on_execution,
         )
         self._poller.start()
+        if options.fast:
+            memory.install_no_retain_ses(self._patches, ACCOUNT_ID, self.region)
+            self._trimmer = memory.IdleTrimmer(self._activity)
+            self._trimmer.start()
         self._status_api = StatusApiServer(
             host=options.host, port=0, function_name=self.names["status_api_function"], region=self.region
         )
@@ -191,6 +210,12 @@ class LocalRuntime:
         if self._publisher:
             self._publisher.stop()
             self._publisher = None
+        if self._trimmer:
+            self._trimmer.stop()
+            self._trimmer = None
+        if self._arenas_limited:
+            memory.limit_malloc_arenas(0)  # glibc's default again
+            self._arenas_limited = False
         self._ses_events_sns = None
         if self._server:
             self._server.stop()
@@ -247,6 +272,8 @@ class LocalRuntime:
             )
             quiet = 0 if busy else quiet + 1
             if quiet >= 3:
+                if self._trimmer:  # idle: hand what the work freed back to the OS (see memory.py)
+                    self._trimmer.trim_if_dirty()
                 return True
             time.sleep(0.02)
         return False
@@ -296,7 +323,23 @@ class LocalRuntime:
             "api_calls": self.api_calls.snapshot(),
         }
 
+    def memory_returned(self) -> dict[str, float]:
+        """How often the idle trimmer returned freed heap memory to the OS (memory.IdleTrimmer),
+        how many bytes of RSS that gave back, and the seconds spent doing it."""
+        trimmer = self._trimmer
+        if trimmer is None:
+            return {"trims": 0, "released_bytes": 0, "seconds": 0.0}
+        return {"trims": trimmer.trims, "released_bytes": trimmer.released_bytes,
+                "seconds": round(trimmer.trim_seconds, 4)}
+
     # --- internals --------------------------------------------------------------------------------
+
+    def _activity(self) -> int:
+        """A number that changes whenever the runtime does work (the idle trimmer watches it)."""
+        stats = self.stats_data
+        publisher = self._publisher
+        return (len(stats.executions) + len(stats.invocations) + len(stats.sent)
+                + (publisher.published + publisher.failed if publisher else 0))
 
     def _install_hooks(self) -> None:
         options = self.options
@@ -323,6 +366,8 @@ class LocalRuntime:
         logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         if options.fast:
+            memory.install_no_retain(self._patches)
+            memory.install_interning(self._patches)
             hooks.install_sfn_caches(self._patches)
             hooks.install_quiet_interpreter_logs(self._patches)
             hooks.install_sqs_fast_paths(self._patches)
@@ -350,8 +395,10 @@ class LocalRuntime:
         self._ses_events_sns.publish(TopicArn=self.provisioned.ses_events_topic_arn, Message=message)
 
     def _on_invocation(self, invocation: hooks.Invocation) -> None:
+        record = InvocationRecord(invocation.function_name, invocation.started, invocation.seconds,
+                                  invocation.errored, invocation.cpu_seconds)
         with self._stats_lock:
-            self.stats_data.invocations.append(invocation)
+            self.stats_data.invocations.append(record)
 
     def _on_execution(self, result: ExecutionResult) -> None:
         for listener in self._execution_listeners:
