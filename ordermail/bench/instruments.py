@@ -327,7 +327,10 @@ def deep_size(root: Any, *, modules: tuple[str, ...]) -> int:
         total += sys.getsizeof(obj)
         attributes = getattr(obj, "__dict__", None)
         if attributes is not None:
-            stack.append(attributes)
+            # CPython 3.11+ keeps an instance's attributes inline (a pointer each) until something
+            # asks for __dict__; count them as such rather than as the dict this walk just created.
+            total += 8 * len(attributes) + 16
+            stack.extend(attributes.values())
         for slot in getattr(type(obj), "__slots__", ()):
             if hasattr(obj, slot):
                 stack.append(getattr(obj, slot))

@@ -79,6 +79,7 @@ class PhaseResult:
     notes: list[str] = field(default_factory=list)
     rss_after_mb: float | None = None
     rss_settled_mb: float | None = None
+    memory_returned: dict[str, float] = field(default_factory=dict)  # the runtime's idle trims so far
     held_settled_mb: dict[str, float] = field(default_factory=dict)
     item_sizes: list[int] = field(default_factory=list)
     rss_samples: list[tuple[float, int, float]] = field(default_factory=list)  # (s since first publish, settled, MB)
@@ -297,6 +298,7 @@ def run_phase(runtime: LocalRuntime, workload: Workload, *, name: str, mode: str
     # Memory as the run left the runtime, before the checks below (a full ledger scan through the
     # API, the outbox read back) raise the process's high-water mark.
     rss_settled = rss_mb()
+    returned = runtime.memory_returned()
     held_settled = held_memory_mb(runtime)
 
     # Invariants, part 1: what the run left; then the replay of FAILED orders.
@@ -346,6 +348,7 @@ def run_phase(runtime: LocalRuntime, workload: Workload, *, name: str, mode: str
         settled=settled,
     )
     result.rss_settled_mb = rss_settled
+    result.memory_returned = returned
     result.held_settled_mb = held_settled
     result.rss_samples = [(round(at - first_publish, 1), done, rss) for at, done, rss in rss_samples]
     result.item_sizes = invariants.item_sizes(runtime, [item.key for item in workload.inputs if item.expects_mail])
