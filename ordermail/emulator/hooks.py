@@ -61,6 +61,7 @@ from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution_worker
 
 from . import fastpaths
+from .async_invoke import is_sns_event
 from .options import Faults
 
 __all__ = ["FaultScript", "Faults", "Patches"]
@@ -228,17 +229,21 @@ def install_inprocess_lambda(
     fault_functions: frozenset[str],
     on_invocation: Callable[[Invocation], None],
     script: FaultScript,
+    on_async_error: Callable[[LambdaFunction, Any, str], None] | None = None,
 ) -> None:
     """Seam `lambda_invoke`: run `Handler` of the function in this process instead of Docker.
 
     Returns the payload and the error flag exactly as moto's Docker path would: an exception becomes
     `{"errorType", "errorMessage", "stackTrace"}` with FunctionError set, which the interpreter turns
     into the error name `errorType` (so `raise InvalidOrder(...)` is caught as `InvalidOrder`).
+    A failed invocation by SNS (asynchronous on AWS) goes to `on_async_error(function, event,
+    payload)`, which retries it as Lambda would (async_invoke.py). Scripted faults (`FaultScript`)
+    apply to any function named in them; random and `lambda` ones only to `fault_functions`.
     """
 
     def _invoke_lambda(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
-        scripted = (
-            (script.take(self.function_name) or script.take("lambda")) if self.function_name in fault_functions else None
+        scripted = script.take(self.function_name) or (
+            script.take("lambda") if self.function_name in fault_functions else None
         )
         if isinstance(scripted, LambdaServiceFault):
             raise scripted
@@ -277,6 +282,8 @@ def install_inprocess_lambda(
             )
         on_invocation(Invocation(self.function_name, started, time.perf_counter() - started, errored,
                                  time.thread_time() - cpu_started))
+        if errored and on_async_error is not None and is_sns_event(event):
+            on_async_error(self, event, payload)
         return payload, errored, ""
 
     patches.replace(LambdaFunction, "_invoke_lambda", _invoke_lambda)

@@ -10,6 +10,7 @@ CLI, any SDK) reach the same backends at `runtime.endpoint_url`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import random
@@ -29,6 +30,7 @@ from moto.server import ThreadedMotoServer
 from tasks import names
 
 from . import hooks, memory
+from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier
 from .options import RuntimeOptions
 from .outbox import Outbox, order_id_of
 from .pipe import ExecutionResult, ExecutionRunner, PipePoller
@@ -97,6 +99,7 @@ class LocalRuntime:
         self._server: ThreadedMotoServer | None = None
         self._poller: PipePoller | None = None
         self._publisher: EventPublisher | None = None
+        self._async: AsyncRetrier | None = None
         self._trimmer: memory.IdleTrimmer | None = None
         self._arenas_limited = False
         self._status_api: StatusApiServer | None = None
@@ -171,6 +174,11 @@ class LocalRuntime:
 
         self._publisher = EventPublisher(self._publish_ses_event, delay_seconds=options.scaled(options.ses_event_delay_seconds))
         self._publisher.start()
+        self._async = AsyncRetrier(
+            _invoke_again, self._dead_letter_async,
+            delays=tuple(options.scaled(seconds) for seconds in RETRY_DELAYS_SECONDS),
+        )
+        self._async.start()
 
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 
@@ -210,6 +218,9 @@ class LocalRuntime:
         if self._publisher:
             self._publisher.stop()
             self._publisher = None
+        if self._async:
+            self._async.stop()
+            self._async = None
         if self._trimmer:
             self._trimmer.stop()
             self._trimmer = None
@@ -269,6 +280,7 @@ class LocalRuntime:
                 self.queue_depths()["orders_queue"]
                 or (self._poller.in_flight if self._poller else 0)
                 or (self._publisher.pending() if self._publisher else 0)
+                or (self._async.pending() if self._async else 0)
             )
             quiet = 0 if busy else quiet + 1
             if quiet >= 3:
@@ -317,10 +329,25 @@ class LocalRuntime:
             },
             "mails_sent": sent,
             "ses_events_published": self._publisher.published if self._publisher else 0,
+            "ses_events_unpublished": self._publisher.failed if self._publisher else 0,
+            # SNS-triggered (asynchronous) invocations that failed: retried, recovered, dead-lettered
+            "async_retries": ({"retried": self._async.retried, "recovered": self._async.recovered,
+                               "dead_lettered": self._async.dead_lettered} if self._async else {}),
             "execution_ms": _percentiles([r.seconds * 1000 for r in executions]),
             "publish_to_end_ms": _percentiles(latencies),
             "lambda_ms": {name: _percentiles(values) for name, values in sorted(by_function.items())},
             "api_calls": self.api_calls.snapshot(),
+        }
+
+    def feedback_delivery(self) -> dict[str, int]:
+        """SES events published, given up on, and the feedback function's async retries so far."""
+        publisher, retrier = self._publisher, self._async
+        return {
+            "ses_events_published": publisher.published if publisher else 0,
+            "ses_events_unpublished": publisher.failed if publisher else 0,
+            "async_retried": retrier.retried if retrier else 0,
+            "async_recovered": retrier.recovered if retrier else 0,
+            "async_dead_lettered": retrier.dead_lettered if retrier else 0,
         }
 
     def memory_returned(self) -> dict[str, float]:
@@ -352,6 +379,7 @@ class LocalRuntime:
             fault_functions=frozenset({resource["validate_function"], resource["render_function"]}),
             on_invocation=self._on_invocation,
             script=self.faults,
+            on_async_error=self._on_async_error,
         )
         hooks.install_ses_capture(
             self._patches, faults=options.faults, rng=self._rng, on_sent=self._on_sent, script=self.faults
@@ -394,6 +422,30 @@ class LocalRuntime:
             self._ses_events_sns = self.client("sns")
         self._ses_events_sns.publish(TopicArn=self.provisioned.ses_events_topic_arn, Message=message)
 
+    def _on_async_error(self, function: Any, event: Any, payload: str) -> None:
+        """A function SNS invoked failed: Lambda retries it, then dead-letters it (async_invoke.py)."""
+        retrier = self._async
+        if retrier is None or retrier.on_own_thread():
+            return  # stopping, or a retry's own outcome (the retrier handles it)
+        retrier.failed(function, event, payload)
+
+    def _dead_letter_async(self, function: Any, event: Any, payload: str) -> None:
+        """What Lambda sends to the function's dead-letter queue after the last failed attempt."""
+        if function.function_name != self.names["feedback_function"]:
+            return  # only the feedback function has a DLQ (as deployed)
+        error = json.loads(payload) if payload else {}
+        sqs = self.client("sqs")
+        sqs.send_message(
+            QueueUrl=sqs.get_queue_url(QueueName=self.names["feedback_dlq"])["QueueUrl"],
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": str(error.get("requestId") or "unknown")},
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},  # the function returned an error
+                "ErrorMessage": {"DataType": "String",
+                                 "StringValue": str(error.get("errorMessage") or error.get("errorType") or "error")[:1000]},
+            },
+        )
+
     def _on_invocation(self, invocation: hooks.Invocation) -> None:
         record = InvocationRecord(invocation.function_name, invocation.started, invocation.seconds,
                                   invocation.errored, invocation.cpu_seconds)
@@ -425,6 +477,12 @@ class LocalRuntime:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+
+def _invoke_again(function: Any, event: Any) -> tuple[str, bool]:
+    """One more attempt of an asynchronous invocation, through the in-process Lambda hook."""
+    payload, errored, _ = function._invoke_lambda(event=event)
+    return str(payload), bool(errored)
 
 
 def _percentiles(values: list[float]) -> dict[str, float]:

@@ -29,6 +29,7 @@ from tasks import names
 EICAR_MARKER = "EICAR-STANDARD-ANTIVIRUS-TEST-FILE"
 ACCOUNT_ID = "123456789012"
 REPORTING_MTA = "dsn; a8-53.smtp-out.amazonses.com"
+PUBLISH_ATTEMPTS = 5  # per event, before it counts as unpublished (EventPublisher.failed)
 
 
 def _iso(moment: datetime) -> str:
@@ -160,13 +161,14 @@ def _all_events(
 class EventPublisher:
     """Delivers SES event records to the ses-events topic after their (scaled) delays.
 
-    One daemon thread and a time-ordered heap; `pending()` lets the runtime tell when it is idle.
+    One daemon thread and a time-ordered heap; `pending()` lets the runtime tell when it is idle. A
+    publish that fails is tried again later (PUBLISH_ATTEMPTS in all).
     """
 
     def __init__(self, publish: Callable[[str], None], *, delay_seconds: float) -> None:
         self._publish = publish
         self._delay_seconds = delay_seconds
-        self._heap: list[tuple[float, int, str]] = []
+        self._heap: list[tuple[float, int, str, int]] = []  # (due, sequence, message, attempt)
         self._sequence = itertools.count()
         self._condition = threading.Condition()
         self._in_flight = 0
@@ -189,7 +191,7 @@ class EventPublisher:
         with self._condition:
             for factor, record in records:
                 due = now + factor * self._delay_seconds
-                heapq.heappush(self._heap, (due, next(self._sequence), json.dumps(record)))
+                heapq.heappush(self._heap, (due, next(self._sequence), json.dumps(record), 1))
             self._condition.notify_all()
 
     def pending(self) -> int:
@@ -204,13 +206,20 @@ class EventPublisher:
                     self._condition.wait(timeout=timeout)
                 if self._stopped:
                     return
-                _, _, message = heapq.heappop(self._heap)
+                _, _, message, attempt = heapq.heappop(self._heap)
                 self._in_flight += 1
             try:
                 self._publish(message)
                 self.published += 1
             except Exception:
-                self.failed += 1
+                # SES retries a failed publish to its event destination; give up (and count it)
+                # only after PUBLISH_ATTEMPTS, as a lost event would leave its order SENT for good.
+                if attempt < PUBLISH_ATTEMPTS:
+                    retry_at = time.monotonic() + max(0.05, self._delay_seconds) * 2**attempt
+                    with self._condition:
+                        heapq.heappush(self._heap, (retry_at, next(self._sequence), message, attempt + 1))
+                else:
+                    self.failed += 1
             finally:
                 with self._condition:
                     self._in_flight -= 1

@@ -135,3 +135,51 @@ def test_event_for_an_unknown_message_is_absorbed(harness: Harness) -> None:
     harness.settle()
     # Nothing to assert in the ledger: the point is that nothing raised or looped.
     assert harness.item(record["mail"]["messageId"]) is None
+
+
+# --- SNS invokes the feedback function asynchronously: Lambda retries twice, then the DLQ ------------
+
+
+def test_a_failed_feedback_invocation_is_retried_as_lambda_retries_async_invokes(harness: Harness) -> None:
+    runtime = harness.runtime
+    before = runtime.stats()["async_retries"]
+    # The Delivery event's first two attempts fail (say DynamoDB throttled past the SDK's retries).
+    runtime.inject(runtime.names["feedback_function"], RuntimeError("throttled"), RuntimeError("throttled"))
+    order = make_order()
+    harness.publish(order)
+    harness.settle()
+
+    item = harness.item(order["orderId"])
+    assert item is not None
+    assert item["status"] == "DELIVERED"
+    assert [e["type"] for e in item["events"]] == ["Delivery"]
+    after = runtime.stats()["async_retries"]
+    assert after["retried"] - before["retried"] == 2
+    assert after["recovered"] - before["recovered"] == 1
+    assert after["dead_lettered"] == before["dead_lettered"]
+
+
+def test_feedback_that_fails_every_attempt_ends_in_its_dlq_with_the_error(harness: Harness) -> None:
+    runtime = harness.runtime
+    sqs = runtime.client("sqs")
+    dlq = sqs.get_queue_url(QueueName=runtime.names["feedback_dlq"])["QueueUrl"]
+    runtime.inject(runtime.names["feedback_function"], *(RuntimeError("ledger unavailable") for _ in range(3)))
+    order = make_order()
+    harness.publish(order)
+    harness.settle()
+
+    item = harness.item(order["orderId"])
+    assert item is not None
+    assert item["status"] == "SENT"  # the event is not applied, but not lost either: it waits in the DLQ
+    received = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+    messages = received.get("Messages", [])
+    assert len(messages) == 1
+    event = json.loads(messages[0]["Body"])
+    record = json.loads(event["Records"][0]["Sns"]["Message"])
+    assert record["eventType"] == "Delivery"
+    assert record["mail"]["tags"][names.SES_TAG_ORDER_ID] == [order["orderId"]]
+    attributes = messages[0]["MessageAttributes"]
+    assert attributes["ErrorMessage"]["StringValue"] == "ledger unavailable"
+    assert attributes["ErrorCode"]["StringValue"] == "200"
+    for message in messages:
+        sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])

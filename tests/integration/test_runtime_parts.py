@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email
+import json
+import time
 from email.policy import default
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import pytest
 from ordermail.emulator.outbox import Outbox, order_id_of
 from ordermail.emulator.pipe import to_pipe_record
 from ordermail.emulator.provision import render_definition
-from ordermail.emulator.ses_events import event_type_setting, events_for, outcome_for
+from ordermail.emulator.ses_events import EventPublisher, event_type_setting, events_for, outcome_for
 from tasks import names
 
 
@@ -128,3 +130,36 @@ def test_local_functions_get_the_environment_the_stack_gives_them(runtime) -> No
     assert variables[names.ENV_SANDBOX_RECIPIENT] == f"success@{names.SES_SIMULATOR_DOMAIN}"
     feedback = lam.get_function_configuration(FunctionName=runtime.names["feedback_function"])
     assert feedback["Environment"]["Variables"][names.ENV_LEDGER_TABLE] == runtime.outputs["LedgerTableName"]
+
+
+def test_the_event_publisher_retries_a_failed_publish_and_counts_what_it_gives_up() -> None:
+    outcomes = iter([RuntimeError("sns down"), RuntimeError("sns down"), None])
+    delivered: list[str] = []
+
+    def flaky(message: str) -> None:
+        error = next(outcomes, None)
+        if error is not None:
+            raise error
+        delivered.append(message)
+
+    publisher = EventPublisher(flaky, delay_seconds=0.001)
+    publisher.start()
+    try:
+        publisher.schedule([(0.0, {"eventType": "Delivery"})])
+        deadline = time.monotonic() + 10
+        while publisher.pending() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert [json.loads(m)["eventType"] for m in delivered] == ["Delivery"]
+        assert (publisher.published, publisher.failed) == (1, 0)
+
+        def broken(message: str) -> None:
+            raise RuntimeError("sns gone")
+
+        publisher._publish = broken
+        publisher.schedule([(0.0, {"eventType": "Bounce"})])
+        deadline = time.monotonic() + 10
+        while publisher.pending() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert publisher.failed == 1  # after PUBLISH_ATTEMPTS, counted (stats: ses_events_unpublished)
+    finally:
+        publisher.stop()
