@@ -251,6 +251,7 @@ def phase_summary(phase: PhaseResult) -> dict[str, Any]:
         "settled": phase.settled,
         "rss_samples": [{"s": at, "settled": done, "rss_mb": rss} for at, done, rss in phase.rss_samples],
         "memory_returned": phase.memory_returned,
+        "feedback_delivery": phase.feedback_delivery,
         "notes": phase.notes,
     }
 
@@ -495,7 +496,8 @@ def markdown(report: dict[str, Any]) -> str:
         out.append(f"**{name}** — mix {r['mix']}; final statuses {r['statuses']}; execution outcomes "
                    f"{r['execution_outcomes']}; failures before replay {r['failure_errors'] or 'none'}; invalid "
                    f"reasons as expected {r['invalid_reasons_as_expected'][0]}/{r['invalid_reasons_as_expected'][1]}; "
-                   f"publish {r['publish_s']} s, settled after {r['settle_s']} s, replay {r['replay_s']} s.\n")
+                   f"publish {r['publish_s']} s, settled after {r['settle_s']} s, replay {r['replay_s']} s"
+                   + _delivery_text(r.get("feedback_delivery") or {}) + ".\n")
     out.append("Invariant checks (each run):\n")
     for name in ("day", "burst"):
         if name in report:
@@ -765,6 +767,16 @@ def analysis(report: dict[str, Any]) -> dict[str, str]:
                  "would; RSS growth minus the ledger is the leak-shaped part.")
         notes[memory["name"]] = text
     return notes
+
+
+def _delivery_text(delivery: dict[str, int]) -> str:
+    """SES events and the feedback function's asynchronous retries during a run, when there were any."""
+    if not delivery:
+        return ""
+    return (f"; {delivery.get('ses_events_published', 0):,} SES events published "
+            f"({delivery.get('ses_events_unpublished', 0)} given up), feedback invocations retried "
+            f"{delivery.get('async_retried', 0)} times ({delivery.get('async_recovered', 0)} recovered, "
+            f"{delivery.get('async_dead_lettered', 0)} dead-lettered)")
 
 
 def _ledger_kb_per_item(report: dict[str, Any]) -> float:

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import psutil
 
@@ -80,6 +80,7 @@ class PhaseResult:
     rss_after_mb: float | None = None
     rss_settled_mb: float | None = None
     memory_returned: dict[str, float] = field(default_factory=dict)  # the runtime's idle trims so far
+    feedback_delivery: dict[str, int] = field(default_factory=dict)  # SES events and async retries in the run
     held_settled_mb: dict[str, float] = field(default_factory=dict)
     item_sizes: list[int] = field(default_factory=list)
     rss_samples: list[tuple[float, int, float]] = field(default_factory=list)  # (s since first publish, settled, MB)
@@ -221,6 +222,9 @@ def publish_workload(runtime: LocalRuntime, publisher: Publisher, workload: Work
     return start, injected
 
 
+STALL_SECONDS: Final = 120.0  # settle gives up when the runtime is idle and nothing moved for this long
+
+
 def settle(runtime: LocalRuntime, inputs: list[Input], *, timeout: float,
            progress: Callable[[str], None] | None = None,
            samples: list[tuple[float, int, float]] | None = None) -> bool:
@@ -233,12 +237,21 @@ def settle(runtime: LocalRuntime, inputs: list[Input], *, timeout: float,
     deadline = time.monotonic() + timeout
     expected = {item.key: item for item in inputs}
     last_report = time.monotonic()
+    last_change, last_pending = time.monotonic(), -1
     while time.monotonic() < deadline:
         statuses = invariants.ledger_statuses(runtime)
         pending = [key for key, item in expected.items() if not _terminal(item, statuses.get(key))]
         if pending:
             in_dlq = invariants.dlq_keys(invariants.dlq_bodies(runtime), inputs)
             pending = [key for key in pending if not in_dlq.get(key)]
+        if len(pending) != last_pending:
+            last_change, last_pending = time.monotonic(), len(pending)
+        elif pending and time.monotonic() - last_change > STALL_SECONDS and runtime.wait_idle(timeout=1.0):
+            # Nothing left to run and nothing moved for a while: these orders will not settle.
+            if progress:
+                progress(f"  stalled: {len(pending)} orders not terminal with the runtime idle: "
+                         + ", ".join(f"{key} ({statuses.get(key)})" for key in pending[:10]))
+            return False
         if not pending:
             if runtime.wait_idle(timeout=min(30.0, max(0.1, deadline - time.monotonic()))):
                 # Work that was still in flight may have moved an order (a redelivered FAILED one): look again.
@@ -282,6 +295,7 @@ def run_phase(runtime: LocalRuntime, workload: Workload, *, name: str, mode: str
         probe.phase = name
     publisher = Publisher(runtime)
     before = _snapshot(runtime, capture)
+    delivery_before = runtime.feedback_delivery()
     offset = time.time() - time.perf_counter()
     pace = f"{rate:.1f}/s" if rate else "as fast as possible"
     progress(f"{name}: publishing {len(workload.inputs):,} orders ({workload.messages:,} messages, {pace})")
@@ -299,6 +313,7 @@ def run_phase(runtime: LocalRuntime, workload: Workload, *, name: str, mode: str
     # API, the outbox read back) raise the process's high-water mark.
     rss_settled = rss_mb()
     returned = runtime.memory_returned()
+    delivery = {key: value - delivery_before.get(key, 0) for key, value in runtime.feedback_delivery().items()}
     held_settled = held_memory_mb(runtime)
 
     # Invariants, part 1: what the run left; then the replay of FAILED orders.
@@ -349,6 +364,7 @@ def run_phase(runtime: LocalRuntime, workload: Workload, *, name: str, mode: str
     )
     result.rss_settled_mb = rss_settled
     result.memory_returned = returned
+    result.feedback_delivery = delivery
     result.held_settled_mb = held_settled
     result.rss_samples = [(round(at - first_publish, 1), done, rss) for at, done, rss in rss_samples]
     result.item_sizes = invariants.item_sizes(runtime, [item.key for item in workload.inputs if item.expects_mail])
