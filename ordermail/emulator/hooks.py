@@ -39,8 +39,9 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
@@ -66,6 +67,11 @@ from .options import Faults
 
 __all__ = ["FaultScript", "Faults", "Patches"]
 
+# What the handlers' one Powertools `Metrics` does to its (process-wide) metric set.
+POWERTOOLS_METRIC_METHODS: Final = (
+    "add_metric", "add_dimension", "add_metadata", "serialize_metric_set", "flush_metrics", "clear_metrics",
+)
+
 # The seams, named once: tests assert each still exists on the pinned moto.
 SEAMS: dict[str, tuple[object, str]] = {
     "lambda_invoke": (LambdaFunction, "_invoke_lambda"),
@@ -81,6 +87,7 @@ SEAMS: dict[str, tuple[object, str]] = {
     "sfn_error_logging": (eval_component.EvalComponent, "_log_exception"),
     "sqs_queue_messages": (SqsQueue, "messages"),
     "sqs_queue_delete": (SqsQueue, "delete_message"),
+    **{f"powertools_metrics_{name}": (AmazonCloudWatchEMFProvider, name) for name in POWERTOOLS_METRIC_METHODS},
     **fastpaths.SEAMS,
 }
 
@@ -527,6 +534,28 @@ class ApiCounter:
         with self._lock:
             self.calls.clear()
             self.cpu_seconds.clear()
+
+
+def install_metrics_lock(patches: Patches) -> None:
+    """Seams `powertools_metrics_*`: one lock around the handlers' Powertools metric set.
+
+    On AWS each function instance is a process handling one event at a time. Here the validate,
+    render and feedback handlers run on several threads of one process and share tasks/observability's
+    `Metrics`, whose metric set is a plain dict: a flush on one thread while another adds a metric
+    fails with "dictionary changed size during iteration" — an error AWS could never raise.
+    """
+    lock = threading.RLock()
+
+    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(*args, **kwargs)
+
+        return call
+
+    for name in POWERTOOLS_METRIC_METHODS:
+        patches.replace(AmazonCloudWatchEMFProvider, name, locked(vars(AmazonCloudWatchEMFProvider)[name]))
 
 
 def install_api_counter(patches: Patches, counter: ApiCounter) -> None:

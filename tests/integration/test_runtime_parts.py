@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import json
+import sys
 import time
 from email.policy import default
 from pathlib import Path
@@ -163,3 +164,43 @@ def test_the_event_publisher_retries_a_failed_publish_and_counts_what_it_gives_u
         assert publisher.failed == 1  # after PUBLISH_ATTEMPTS, counted (stats: ses_events_unpublished)
     finally:
         publisher.stop()
+
+
+def test_handlers_on_several_threads_share_the_powertools_metric_set_safely(capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from ordermail.emulator import hooks
+    from tasks.observability import metrics
+
+    patches = hooks.Patches()
+    hooks.install_metrics_lock(patches)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for i in range(2000):
+                metrics.add_metric(name=f"M{i % 50}", unit=MetricUnit.Count, value=1)
+                metrics.add_metadata(key=f"k{i % 7}", value="v")
+                if i % 5 == 0:
+                    metrics.flush_metrics()
+        except BaseException as exc:
+            errors.append(exc)
+
+    # Without the lock this fails with "dictionary changed size during iteration" (checked): switch
+    # threads as often as the interpreter can so the race shows up in a test-sized run.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+        patches.undo()
+        metrics.clear_metrics()
+    capsys.readouterr()
+    assert errors == []
