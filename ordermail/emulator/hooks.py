@@ -41,6 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
@@ -71,6 +72,8 @@ __all__ = ["FaultScript", "Faults", "Patches"]
 POWERTOOLS_METRIC_METHODS: Final = (
     "add_metric", "add_dimension", "add_metadata", "serialize_metric_set", "flush_metrics", "clear_metrics",
 )
+# What the handlers' one Powertools `Logger` does to its formatter's (process-wide) keys.
+POWERTOOLS_FORMATTER_METHODS: Final = ("append_keys", "remove_keys", "clear_state", "format")
 
 # The seams, named once: tests assert each still exists on the pinned moto.
 SEAMS: dict[str, tuple[object, str]] = {
@@ -88,6 +91,7 @@ SEAMS: dict[str, tuple[object, str]] = {
     "sqs_queue_messages": (SqsQueue, "messages"),
     "sqs_queue_delete": (SqsQueue, "delete_message"),
     **{f"powertools_metrics_{name}": (AmazonCloudWatchEMFProvider, name) for name in POWERTOOLS_METRIC_METHODS},
+    **{f"powertools_logger_{name}": (LambdaPowertoolsFormatter, name) for name in POWERTOOLS_FORMATTER_METHODS},
     **fastpaths.SEAMS,
 }
 
@@ -536,17 +540,20 @@ class ApiCounter:
             self.cpu_seconds.clear()
 
 
-def install_metrics_lock(patches: Patches) -> None:
-    """Seams `powertools_metrics_*`: one lock around the handlers' Powertools metric set.
+def install_powertools_locks(patches: Patches) -> None:
+    """Seams `powertools_metrics_*`, `powertools_logger_*`: locks around the handlers' Powertools
+    metric set and log keys.
 
     On AWS each function instance is a process handling one event at a time. Here the validate,
     render and feedback handlers run on several threads of one process and share tasks/observability's
-    `Metrics`, whose metric set is a plain dict: a flush on one thread while another adds a metric
-    fails with "dictionary changed size during iteration" — an error AWS could never raise.
+    `Metrics` and `Logger`, whose metric set and log keys are plain dicts: a flush (or a log line) on
+    one thread while another adds a metric (or appends keys) fails with "dictionary changed size
+    during iteration" — an error AWS could never raise.
     """
-    lock = threading.RLock()
+    metrics_lock = threading.RLock()
+    logger_lock = threading.RLock()
 
-    def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    def locked(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., Any]:
         @functools.wraps(method)
         def call(*args: Any, **kwargs: Any) -> Any:
             with lock:
@@ -555,7 +562,10 @@ def install_metrics_lock(patches: Patches) -> None:
         return call
 
     for name in POWERTOOLS_METRIC_METHODS:
-        patches.replace(AmazonCloudWatchEMFProvider, name, locked(vars(AmazonCloudWatchEMFProvider)[name]))
+        patches.replace(AmazonCloudWatchEMFProvider, name,
+                        locked(vars(AmazonCloudWatchEMFProvider)[name], metrics_lock))
+    for name in POWERTOOLS_FORMATTER_METHODS:
+        patches.replace(LambdaPowertoolsFormatter, name, locked(vars(LambdaPowertoolsFormatter)[name], logger_lock))
 
 
 def install_api_counter(patches: Patches, counter: ApiCounter) -> None:

@@ -385,7 +385,7 @@ class LocalRuntime:
             self._patches, faults=options.faults, rng=self._rng, on_sent=self._on_sent, script=self.faults
         )
         hooks.install_sfn_error_names(self._patches)
-        hooks.install_metrics_lock(self._patches)
+        hooks.install_powertools_locks(self._patches)
         hooks.install_aws_timestamps(self._patches)
         hooks.install_time_scale(self._patches, options.time_scale)
         hooks.install_ddb_atomic_writes(self._patches)  # innermost: the lock wraps moto's own write only

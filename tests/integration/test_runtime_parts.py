@@ -175,7 +175,7 @@ def test_handlers_on_several_threads_share_the_powertools_metric_set_safely(caps
     from tasks.observability import metrics
 
     patches = hooks.Patches()
-    hooks.install_metrics_lock(patches)
+    hooks.install_powertools_locks(patches)
     errors: list[BaseException] = []
 
     def work() -> None:
@@ -204,3 +204,40 @@ def test_handlers_on_several_threads_share_the_powertools_metric_set_safely(caps
         metrics.clear_metrics()
     capsys.readouterr()
     assert errors == []
+
+
+def test_handlers_on_several_threads_share_the_powertools_log_keys_safely(capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from ordermail.emulator import hooks
+    from tasks.observability import logger
+
+    patches = hooks.Patches()
+    hooks.install_powertools_locks(patches)
+
+    def work(thread: int) -> None:
+        for i in range(1500):
+            logger.append_keys(**{f"key_{thread}_{i % 40}": i})
+            logger.info("line", extra={"n": i})
+            if i % 3 == 0:
+                logger.remove_keys([f"key_{thread}_{i % 40}"])
+
+    # Without the lock a log line formatted while another thread appends keys fails inside logging
+    # ("--- Logging error --- ... dictionary changed size during iteration", reported on stderr).
+    # The race needs a thread switch inside one dict walk: without the lock this run fails about
+    # two times in three (checked), so it is a regression alarm rather than a proof.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+        patches.undo()
+        logger.clear_state()
+    captured = capsys.readouterr()
+    assert "Logging error" not in captured.err
+    assert captured.out.count('"message":"line"') == 4 * 1500
