@@ -345,10 +345,10 @@ def held_memory_mb(runtime: Any, sample: int = 300) -> dict[str, float]:
 
     from moto.dynamodb.models import dynamodb_backends
 
+    from ordermail.emulator.memory import CompactItems
     from ordermail.emulator.provision import ACCOUNT_ID
 
     table: Any = dynamodb_backends[ACCOUNT_ID][runtime.region].get_table(runtime.outputs["LedgerTableName"])
-    items = list(table.items.values())
     rng = random.Random(0)
 
     def scaled(objects: list[Any], modules: tuple[str, ...]) -> float:
@@ -361,5 +361,12 @@ def held_memory_mb(runtime: Any, sample: int = 300) -> dict[str, float]:
     records = (scaled(list(stats.executions), ("ordermail.emulator",))
                + scaled(list(stats.invocations), ("ordermail.emulator",))
                + scaled(list(stats.sent), ("ordermail.emulator",)))
-    return {"ledger_items": len(items), "ledger_mb": scaled(items, ("moto.dynamodb",)) / 1e6,
-            "runtime_records_mb": records / 1e6}
+    if isinstance(table.items, CompactItems):  # fast mode: encoded blobs, plus their keys and any decoded items
+        keys, hot = table.items.keys_and_hot()
+        ledger_bytes = (table.items.stored_bytes() + scaled(keys, ("moto.dynamodb",))
+                        + scaled(hot, ("moto.dynamodb",)))
+        count = len(keys)
+    else:
+        items = list(table.items.values())
+        ledger_bytes, count = scaled(items, ("moto.dynamodb",)), len(items)
+    return {"ledger_items": count, "ledger_mb": ledger_bytes / 1e6, "runtime_records_mb": records / 1e6}

@@ -749,9 +749,8 @@ def analysis(report: dict[str, Any]) -> dict[str, str]:
     parts_mb = report.get("memory_growth_breakdown_mb")
     if memory and memory["met"] is False:
         text = ("The runtime keeps every order's ledger item in moto's in-memory DynamoDB (about "
-                f"{_ledger_kb_per_item(report):.0f} KB of Python objects per item: moto holds every attribute "
-                "value as its own object) and a small record per execution, Lambda invocation and mail for "
-                "`stats()`. ")
+                f"{_ledger_kb_per_item(report):.1f} KB per item, compressed at rest) and a small record per "
+                "execution, Lambda invocation and mail for `stats()`. ")
         if parts_mb:
             text += (f"Over this burst: ledger {parts_mb['ledger_items_in_moto']:+.0f} MB, runtime records "
                      f"{parts_mb['runtime_records']:+.0f} MB, the rest {parts_mb['everything_else']:+.0f} MB — free "
@@ -759,12 +758,13 @@ def analysis(report: dict[str, Any]) -> dict[str, str]:
                      "item's stored request) and the burst's queue peak in Python's own arenas. ")
         text += ("Done in ordermail/emulator/memory.py: moto's test aids keep nothing (every model instance it "
                  "created — each DynamoDB item version, SQS message and SES mail —, every topic's sent messages, "
-                 "the SES backend's copy of every mail), ledger keys and enum-like values are interned, glibc "
-                 "arenas are capped at 2, and freed heap is returned to the system when the runtime goes idle. "
-                 "What would close the rest: the ledger out of the Python heap (items stored serialized and "
-                 "decoded on access — a deep patch of moto's DynamoDB), and a compacting allocator (jemalloc or "
-                 "mimalloc) for the fragments. A 10,000-order ledger is data the runtime must keep, as DynamoDB "
-                 "would; RSS growth minus the ledger is the leak-shaped part.")
+                 "the SES backend's copy of every mail), ledger items are kept compressed and decoded only while "
+                 "a request uses them, keys and enum-like values are interned, glibc arenas are capped at 2, and "
+                 "freed heap is returned to the system when the runtime goes idle. What would close the rest: "
+                 "bounded runtime records (`stats()` keeps one per execution, invocation and mail for the "
+                 "benchmark's percentiles), and a compacting allocator (jemalloc or mimalloc) for the fragments. "
+                 "A 10,000-order ledger is data the runtime must keep, as DynamoDB would; RSS growth minus the "
+                 "ledger is the leak-shaped part.")
         notes[memory["name"]] = text
     return notes
 

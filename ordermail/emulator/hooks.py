@@ -46,6 +46,7 @@ from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import Ama
 from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
 from moto.core.responses import BaseResponse
+from moto.dynamodb.models.table import Table
 from moto.dynamodb.responses import DynamoHandler
 from moto.sesv2.responses import SESV2Response
 from moto.sns.models import Subscription
@@ -90,6 +91,7 @@ SEAMS: dict[str, tuple[object, str]] = {
     "sfn_error_logging": (eval_component.EvalComponent, "_log_exception"),
     "sqs_queue_messages": (SqsQueue, "messages"),
     "sqs_queue_delete": (SqsQueue, "delete_message"),
+    "dynamodb_table_init": (Table, "__init__"),
     **{f"powertools_metrics_{name}": (AmazonCloudWatchEMFProvider, name) for name in POWERTOOLS_METRIC_METHODS},
     **{f"powertools_logger_{name}": (LambdaPowertoolsFormatter, name) for name in POWERTOOLS_FORMATTER_METHODS},
     **fastpaths.SEAMS,
@@ -588,7 +590,7 @@ def install_api_counter(patches: Patches, counter: ApiCounter) -> None:
 _DYNAMO_WRITE_ACTIONS = ("put_item", "update_item", "delete_item", "batch_write_item", "transact_write_items")
 
 
-def install_ddb_atomic_writes(patches: Patches) -> None:
+def install_ddb_atomic_writes(patches: Patches, *, after_write: Callable[[], None] | None = None) -> None:
     """Seam `dynamodb_handler`: make each item write atomic, as DynamoDB does.
 
     moto applies a conditional write in steps (read the item, evaluate the condition, write) with no
@@ -596,6 +598,8 @@ def install_ddb_atomic_writes(patches: Patches) -> None:
     "win" the claim: the workflow then sends two mails where AWS would have refused the second
     claim (found by the benchmark with concurrent duplicate deliveries). One lock serializes the
     write actions; reads stay concurrent. Install it before any other DynamoDB hook (innermost).
+    `after_write` runs inside the lock after each write action, failed or not (memory.py: the
+    compact item store encodes the items the write touched).
     """
     lock = threading.RLock()
     for action in _DYNAMO_WRITE_ACTIONS:
@@ -603,7 +607,11 @@ def install_ddb_atomic_writes(patches: Patches) -> None:
 
         def atomic(self: DynamoHandler, _original: Any = original) -> Any:
             with lock:
-                return _original(self)
+                try:
+                    return _original(self)
+                finally:
+                    if after_write is not None:
+                        after_write()
 
         patches.replace(DynamoHandler, action, atomic)
 

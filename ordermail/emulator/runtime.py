@@ -388,7 +388,10 @@ class LocalRuntime:
         hooks.install_powertools_locks(self._patches)
         hooks.install_aws_timestamps(self._patches)
         hooks.install_time_scale(self._patches, options.time_scale)
-        hooks.install_ddb_atomic_writes(self._patches)  # innermost: the lock wraps moto's own write only
+        # Fast mode keeps the ledger's items compressed at rest (memory.py); each write's items are
+        # encoded again inside the write lock.
+        compact = memory.install_compact_items(self._patches) if options.fast else None
+        hooks.install_ddb_atomic_writes(self._patches, after_write=compact)  # innermost: wraps moto's own write only
         if options.meter_capacity:
             hooks.install_ddb_capacity_meter(self._patches, self.capacity)  # before the faults: throttles are free
         hooks.install_ddb_faults(self._patches, faults=options.faults, rng=self._rng, script=self.faults)

@@ -6,7 +6,10 @@ notifications must fail here, before the runtime quietly starts keeping every or
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
+
+import pytest
 
 from ordermail.emulator import LocalRuntime, memory
 
@@ -125,3 +128,111 @@ def test_interned_items_equal_moto_s_own() -> None:
     assert next(key for key in entry if key == "type") is sys.intern("type")
     assert entry["type"].value is sys.intern("ATTEMPT_STARTED")
     assert entry["at"].value == "2026-11-23T10:00:00.000Z"
+
+
+_RICH_ITEM = {
+    "orderId": {"S": "order-1"},
+    "status": {"S": "DELIVERED"},
+    "attempts": {"N": "2"},
+    "timeline": {"L": [{"M": {"type": {"S": "ATTEMPT_STARTED"}, "at": {"S": "2026-11-23T10:00:00.000Z"},
+                              "n": {"N": "1.50"}, "tags": {"SS": ["a", "b"]}, "codes": {"NS": ["1", "2"]}}}]},
+    "nested": {"M": {"ses:configuration-set": {"L": [{"S": "x"}, {"L": []}]}, "empty": {"M": {}},
+                     "flag": {"BOOL": True}, "off": {"BOOL": False}, "nothing": {"NULL": True},
+                     "blob": {"B": "AAE="}, "blobs": {"BS": ["AAE=", "AAI="]}}},
+    "request": {"S": "{\"customer\": {\"name\": \"Zoë 山田\"}}"},
+}
+
+
+def _item(raw: dict[str, Any]) -> Any:
+    import copy
+
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+    return Item(DynamoType({"S": raw["orderId"]["S"]}), None, copy.deepcopy(raw))
+
+
+def test_an_encoded_item_decodes_to_an_equal_item() -> None:
+    import sys
+
+    item = _item(_RICH_ITEM)
+    blob = memory.encode_item(item)
+    again = memory.decode_item(blob)
+    assert again is not item
+    assert again.to_json() == item.to_json()
+    assert again.to_json()["Attributes"]["timeline"] == _RICH_ITEM["timeline"]
+    assert again == item and again.size() == item.size()
+    assert again.hash_key == item.hash_key and again.range_key is None
+    assert vars(again).keys() == vars(item).keys()
+    assert vars(again.attrs["status"]).keys() == vars(item.attrs["status"]).keys()
+    order = {"items": [{"sku": f"SKU-{n}", "name": "Tasse à café", "quantity": 1, "unitPrice": "12.50"} for n in range(20)]}
+    large = _item({**_RICH_ITEM, "request": {"S": json.dumps(order)}})
+    assert len(memory.encode_item(large)) < large.size() / 2  # compressed: the point of the store
+    # interned words stay interned through marshal
+    assert next(key for key in again.attrs if key == "status") is sys.intern("status")
+
+
+def test_compact_items_keep_the_one_live_copy_until_the_write_is_over() -> None:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    store = memory.CompactItems()
+    key = DynamoType({"S": "order-1"})
+    store[key] = _item(_RICH_ITEM)
+    assert store.compact() == 1 and store.keys_and_hot()[1] == []
+    # moto's update: fetch, change in place, then the write lock's after_write compacts
+    live = store[key]
+    assert store[key] is live  # the same object while hot
+    live.attrs["status"] = DynamoType({"S": "BOUNCED"})
+    assert store.compact() == 1
+    assert store[key] is not live and store[key].attrs["status"].value == "BOUNCED"
+    # values() decodes copies and leaves nothing hot
+    store.compact()
+    values = list(store.values())
+    assert [v.attrs["status"].value for v in values] == ["BOUNCED"] and store.keys_and_hot()[1] == []
+    # the dict operations moto uses
+    assert key in store and DynamoType({"S": "other"}) not in store and len(store) == 1 and list(store) == [key]
+    popped = store.pop(key)
+    assert popped.attrs["orderId"].value == "order-1" and len(store) == 0
+    with pytest.raises(KeyError):
+        store[key]
+    with pytest.raises(KeyError):
+        del store[key]
+
+
+_MOTO_TABLE_ITEM_USES = (
+    "self.items = defaultdict(dict)",
+    "self.items[hash_value] = item",
+    "elif hash_key in self.items:\n                result = self.items[hash_key]",
+    "item = self.items.pop(hash_key)",
+    "for hash_set in self.items.values():",
+)
+
+
+def test_moto_tables_use_items_only_as_the_compact_store_supports() -> None:
+    """CompactItems implements what moto's Table does with `items` for tables without a sort key,
+    and relies on UpdateItem changing the fetched item in place inside the write."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    source = inspect.getsource(Table)
+    for use in _MOTO_TABLE_ITEM_USES:
+        assert use in source, use
+    assert "item = table.get_item(hash_value, range_value)" in inspect.getsource(DynamoDBBackend.update_item)
+
+
+def test_the_runtime_keeps_the_ledger_compact(runtime: LocalRuntime, harness: Any) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    from ordermail.emulator.provision import ACCOUNT_ID
+
+    from .conftest import make_order
+
+    table = dynamodb_backends[ACCOUNT_ID][runtime.region].get_table(runtime.outputs["LedgerTableName"])
+    assert isinstance(table.items, memory.CompactItems)
+    order = make_order()
+    harness.publish(order)
+    harness.settle()
+    assert harness.item(order["orderId"])["status"] in ("SENT", "DELIVERED")
+    keys, hot = table.items.keys_and_hot()
+    assert any(key.value == order["orderId"] for key in keys)
+    assert all(item.hash_key.value != order["orderId"] for item in hot) or len(hot) <= 2
+    assert table.items.stored_bytes() > 0
