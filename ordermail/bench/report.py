@@ -559,7 +559,7 @@ def markdown(report: dict[str, Any]) -> str:
                    + "; ".join(f"{s['s']:.0f} s, {s['settled']:,}, {s['rss_mb']:.0f} MB" for s in shown) + ".")
     held = report.get("memory_held_mb", {})
     if held:
-        out.append("What the runtime legitimately holds at each point (sizes of the Python objects, walked):\n")
+        out.append("What the runtime legitimately holds at each point (the ledger: its compressed items, their keys and any item a request has decoded; the records: their Python objects, walked):\n")
         out.append(_table(["point", "ledger items", "ledger in moto, MB", "runtime records, MB"],
                           [[k.replace("_", " "), _fmt(int(v["ledger_items"])), _fmt(v["ledger_mb"]),
                             _fmt(v["runtime_records_mb"])] for k, v in held.items()]))
