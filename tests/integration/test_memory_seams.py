@@ -184,7 +184,13 @@ def test_compact_items_keep_the_one_live_copy_until_the_write_is_over() -> None:
     live.attrs["status"] = DynamoType({"S": "BOUNCED"})
     assert store.compact() == 1
     assert store[key] is not live and store[key].attrs["status"].value == "BOUNCED"
-    # values() decodes copies and leaves nothing hot
+    # peek reads a string attribute of hot and cold items without decoding any
+    assert store.peek("status") == {"order-1": "BOUNCED"}
+    store.compact()
+    assert store.peek("status") == {"order-1": "BOUNCED"} and store.keys_and_hot()[1] == []
+    # read() and values() decode copies and leave nothing hot
+    assert store.read(key).attrs["status"].value == "BOUNCED" and store.read(DynamoType({"S": "x"})) is None
+    assert store.keys_and_hot()[1] == []
     store.compact()
     values = list(store.values())
     assert [v.attrs["status"].value for v in values] == ["BOUNCED"] and store.keys_and_hot()[1] == []
