@@ -343,12 +343,11 @@ def held_memory_mb(runtime: Any, sample: int = 300) -> dict[str, float]:
     measurement itself does not raise the process's memory high-water mark."""
     import random
 
-    from moto.dynamodb.models import dynamodb_backends
-
     from ordermail.emulator.memory import CompactItems
-    from ordermail.emulator.provision import ACCOUNT_ID
 
-    table: Any = dynamodb_backends[ACCOUNT_ID][runtime.region].get_table(runtime.outputs["LedgerTableName"])
+    from .invariants import ledger_table
+
+    table = ledger_table(runtime)
     rng = random.Random(0)
 
     def scaled(objects: list[Any], modules: tuple[str, ...]) -> float:

@@ -41,14 +41,21 @@ def ledger_items(runtime: Any) -> dict[str, dict[str, Any]]:
     return items
 
 
-def ledger_statuses(runtime: Any) -> dict[str, str]:
-    """orderId → status, read straight from the runtime's table (a cheap poll while settling)."""
+def ledger_table(runtime: Any) -> Any:
+    """The runtime's ledger as moto holds it (a `Table`; in fast mode its `items` is a
+    memory.CompactItems), for reads that must not go through the API."""
     from moto.dynamodb.models import dynamodb_backends
 
-    from ordermail.emulator.memory import CompactItems
     from ordermail.emulator.provision import ACCOUNT_ID
 
-    table: Any = dynamodb_backends[ACCOUNT_ID][runtime.region].get_table(runtime.outputs["LedgerTableName"])
+    return dynamodb_backends[ACCOUNT_ID][runtime.region].get_table(runtime.outputs["LedgerTableName"])
+
+
+def ledger_statuses(runtime: Any) -> dict[str, str]:
+    """orderId → status, read straight from the runtime's table (a cheap poll while settling)."""
+    from ordermail.emulator.memory import CompactItems
+
+    table = ledger_table(runtime)
     if isinstance(table.items, CompactItems):  # fast mode: without decoding every item once a second
         return {str(key): status or "" for key, status in table.items.peek("status").items()}
     statuses = {}
@@ -60,13 +67,11 @@ def ledger_statuses(runtime: Any) -> dict[str, str]:
 
 def item_sizes(runtime: Any, keys: list[str]) -> list[int]:
     """DynamoDB item sizes (bytes, moto's measure) of these ledger items, as they are now."""
-    from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.dynamo_type import DynamoType
 
     from ordermail.emulator.memory import CompactItems
-    from ordermail.emulator.provision import ACCOUNT_ID
 
-    table: Any = dynamodb_backends[ACCOUNT_ID][runtime.region].get_table(runtime.outputs["LedgerTableName"])
+    table = ledger_table(runtime)
     # Read-only: in fast mode, decoded copies that do not stay in memory (memory.CompactItems).
     get = table.items.read if isinstance(table.items, CompactItems) else table.items.get
     sizes = []

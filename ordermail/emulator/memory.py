@@ -210,10 +210,10 @@ class CompactItems(MutableMapping[Any, Any]):
     10,000 orders settle; decoding them all each time took a quarter of the process's CPU).
     """
 
-    def __init__(self, items: dict[Any, Any] | None = None, *, peekable: tuple[str, ...] = ("status",)) -> None:
+    def __init__(self, *, peekable: tuple[str, ...] = ("status",)) -> None:
         self._lock = threading.RLock()
         self._cold: dict[Any, bytes] = {}
-        self._hot: dict[Any, Any] = dict(items or {})
+        self._hot: dict[Any, Any] = {}
         self._peekable = peekable
         self._peeked: dict[Any, tuple[str | None, ...]] = {}  # cold items' peekable values
 

@@ -6,6 +6,7 @@ import email
 import json
 import sys
 import time
+from collections.abc import Callable
 from email.policy import default
 from pathlib import Path
 
@@ -166,9 +167,24 @@ def test_the_event_publisher_retries_a_failed_publish_and_counts_what_it_gives_u
         publisher.stop()
 
 
-def test_handlers_on_several_threads_share_the_powertools_metric_set_safely(capsys: pytest.CaptureFixture[str]) -> None:
+def _race(work: Callable[[int], None], *, threads: int = 4) -> None:
+    """Run `work(n)` on `threads` threads at once, switching threads as often as the interpreter
+    can, so a data race on shared state shows up in a test-sized run."""
     import threading
 
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        started = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+        for thread in started:
+            thread.start()
+        for thread in started:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+
+
+def test_handlers_on_several_threads_share_the_powertools_metric_set_safely(capsys: pytest.CaptureFixture[str]) -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
     from ordermail.emulator import hooks
@@ -178,7 +194,7 @@ def test_handlers_on_several_threads_share_the_powertools_metric_set_safely(caps
     hooks.install_powertools_locks(patches)
     errors: list[BaseException] = []
 
-    def work() -> None:
+    def work(thread: int) -> None:
         try:
             for i in range(2000):
                 metrics.add_metric(name=f"M{i % 50}", unit=MetricUnit.Count, value=1)
@@ -188,18 +204,10 @@ def test_handlers_on_several_threads_share_the_powertools_metric_set_safely(caps
         except BaseException as exc:
             errors.append(exc)
 
-    # Without the lock this fails with "dictionary changed size during iteration" (checked): switch
-    # threads as often as the interpreter can so the race shows up in a test-sized run.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
+    # Without the lock this fails with "dictionary changed size during iteration" (checked).
     try:
-        threads = [threading.Thread(target=work) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _race(work)
     finally:
-        sys.setswitchinterval(interval)
         patches.undo()
         metrics.clear_metrics()
     capsys.readouterr()
@@ -209,7 +217,6 @@ def test_handlers_on_several_threads_share_the_powertools_metric_set_safely(caps
 def test_handlers_on_several_threads_share_the_powertools_log_keys_safely(capsys: pytest.CaptureFixture[str]) -> None:
     import io
     import logging
-    import threading
 
     from ordermail.emulator import hooks
     from tasks.observability import logger
@@ -233,16 +240,9 @@ def test_handlers_on_several_threads_share_the_powertools_log_keys_safely(capsys
     # ("--- Logging error --- ... dictionary changed size during iteration", reported on stderr).
     # The race needs a thread switch inside one dict walk: without the lock this run fails about
     # half the time (checked), so it is a regression alarm rather than a proof.
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
     try:
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _race(work)
     finally:
-        sys.setswitchinterval(interval)
         patches.undo()
         logger.clear_state()
         logger.registered_handler.setStream(previous_stream)
