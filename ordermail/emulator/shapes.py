@@ -33,7 +33,8 @@ from typing import Any, Final
 
 import botocore.session
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
-from moto.stepfunctions.parser.api import HistoryEventType, InvalidDefinition, TaskFailedEventDetails
+from moto.core.exceptions import AWSError
+from moto.stepfunctions.parser.api import HistoryEventType, TaskFailedEventDetails
 from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
     FailureEvent,
@@ -88,6 +89,12 @@ _JSON_TYPE: Final = {
     "float": "NUMBER", "double": "NUMBER", "boolean": "BOOLEAN", "list": "ARRAY",
     "structure": "OBJECT", "map": "OBJECT",
 }
+
+
+class InvalidDefinition(AWSError):
+    """CreateStateMachine's error as AWS sends it; moto's own (parser.api) reaches clients with no code."""
+
+    TYPE = "InvalidDefinition"
 
 
 @dataclass(frozen=True)
