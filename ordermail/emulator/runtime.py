@@ -29,7 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from tasks import names
 
-from . import hooks, memory
+from . import hooks, memory, shapes
 from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier
 from .options import RuntimeOptions
 from .outbox import Outbox, order_id_of
@@ -385,6 +385,7 @@ class LocalRuntime:
             self._patches, faults=options.faults, rng=self._rng, on_sent=self._on_sent, script=self.faults
         )
         hooks.install_sfn_error_names(self._patches)
+        shapes.install(self._patches)  # request shapes checked as AWS checks them (shapes.py)
         hooks.install_powertools_locks(self._patches)
         hooks.install_aws_timestamps(self._patches)
         hooks.install_time_scale(self._patches, options.time_scale)
