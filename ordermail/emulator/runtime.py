@@ -450,16 +450,19 @@ class LocalRuntime:
             return  # only the feedback function has a DLQ (as deployed)
         error = json.loads(payload) if payload else {}
         sqs = self.client("sqs")
-        sqs.send_message(
-            QueueUrl=sqs.get_queue_url(QueueName=self.names["feedback_dlq"])["QueueUrl"],
-            MessageBody=json.dumps(event),
-            MessageAttributes={
-                "RequestID": {"DataType": "String", "StringValue": str(error.get("requestId") or "unknown")},
-                "ErrorCode": {"DataType": "Number", "StringValue": "200"},  # the function returned an error
-                "ErrorMessage": {"DataType": "String",
-                                 "StringValue": str(error.get("errorMessage") or error.get("errorType") or "error")[:1000]},
-            },
-        )
+        queue_url = sqs.get_queue_url(QueueName=self.names["feedback_dlq"])["QueueUrl"]
+        principal = self.iam.principals.functions.get(function.function_name) if self.iam else None
+        with iam_enforce.acting_as(principal):  # Lambda sends to a function's DLQ with the function's role
+            sqs.send_message(
+                QueueUrl=queue_url,
+                MessageBody=json.dumps(event),
+                MessageAttributes={
+                    "RequestID": {"DataType": "String", "StringValue": str(error.get("requestId") or "unknown")},
+                    "ErrorCode": {"DataType": "Number", "StringValue": "200"},  # the function returned an error
+                    "ErrorMessage": {"DataType": "String",
+                                     "StringValue": str(error.get("errorMessage") or error.get("errorType") or "error")[:1000]},
+                },
+            )
 
     def _on_invocation(self, invocation: hooks.Invocation) -> None:
         record = InvocationRecord(invocation.function_name, invocation.started, invocation.seconds,

@@ -23,7 +23,7 @@ from ordermail.cli.orders_file import Order
 from ordermail.cli.output import console, print_json, status_text, table
 
 from . import history
-from .local import add_runtime_arguments, runtime_options
+from .local import add_runtime_arguments, print_iam_report, runtime_options
 from .publish import publish_orders
 
 HISTORY_OF = "demo-1005"  # the duplicate: its history shows one attempt and the duplicate delivery
@@ -103,11 +103,13 @@ def run(args: argparse.Namespace) -> int:
                          "duplicates": view.get("duplicateCount"),
                          "events": [e.get("type") for e in view.get("events") or []]})
         mails = runtime.sent_mails()  # this run's, whatever an earlier run left in the outbox
+        iam = runtime.iam.report() if runtime.iam is not None else None
         elapsed = time.monotonic() - started
         all_ok = all(row["ok"] for row in rows)
         if args.json:
             print_json({"endpoint": runtime.endpoint_url, "outbox": str(outbox), "mails": len(mails),
-                        "log": str(log_path), "seconds": round(elapsed, 2), "ok": all_ok, "orders": rows})
+                        "log": str(log_path), "seconds": round(elapsed, 2), "ok": all_ok, "orders": rows,
+                        "iam": iam})
         else:
             out.print(table("Sample orders", ("order", "status", "expected", "SES events", "attempts", "dups", "what"),
                             [(r["orderId"], status_text(r["status"]),
@@ -117,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
             out.print()
             history.show(ctx, HISTORY_OF)
             out.print()
+            if iam is not None:
+                print_iam_report(iam)
+                out.print()
             out.print(f"{len(mails)} mail(s) in {outbox} (.eml and .html: open the .html in a browser); "
                       f"function logs in {log_path}", markup=False)
             out.print(f"done in {elapsed:.1f} s" + ("" if all_ok else " — some orders did not reach the expected "

@@ -391,9 +391,7 @@ def _moto_role_policies(role_arn: str) -> list[dict[str, Any]]:
     from moto.iam.models import iam_backends
 
     account, name = role_arn.split(":")[4], role_arn.rsplit("/", 1)[-1]
-    backend = iam_backends.get(account, {}).get("global")
-    if backend is None:
-        return []
+    backend = iam_backends[account]["aws"]  # IAM is global: moto keys its backend by partition
     role = next((r for r in backend.roles.values() if r.name == name), None)
     if role is None:
         return []
