@@ -26,6 +26,8 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
+import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -242,6 +244,7 @@ class Enforcer:
         status = _DENIAL_STATUS.get(service, status)
         if service == "sqs":  # how botocore reads the code of a query-compatible JSON service
             headers["x-amzn-query-error"] = f"{code};Sender"
+        headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))  # AWS sends one with every error
         headers["status"] = status
         return status, headers, body
 
@@ -285,6 +288,8 @@ def _all_backends(backends: Any) -> Iterator[Any]:
 def install(patches: Patcher, enforcer: Enforcer, *,
             on_denied_delivery: Callable[[Any], None] | None = None) -> Enforcer:
     """Install the seams, wrapping what is installed already (call it after hooks.py's installs)."""
+    # AccessDeniedException is a common AWS error, in no service's model: moto warns on each one.
+    warnings.filterwarnings("ignore", message=r"Exception\(AccessDenied\) with code")
     call_action = BaseResponse.call_action
 
     def enforced_call_action(self: BaseResponse) -> TYPE_RESPONSE:
