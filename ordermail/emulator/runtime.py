@@ -30,8 +30,8 @@ from moto.server import ThreadedMotoServer
 from tasks import names
 
 from . import hooks, memory
-from .iam import enforce as iam_enforce
 from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier
+from .iam import enforce as iam_enforce
 from .options import RuntimeOptions
 from .outbox import Outbox, order_id_of
 from .pipe import ExecutionResult, ExecutionRunner, PipePoller

@@ -402,9 +402,8 @@ def _moto_role_policies(role_arn: str) -> list[dict[str, Any]]:
         return []
     documents = [json.loads(unquote(document)) if isinstance(document, str) else document
                  for document in role.policies.values()]
-    documents += [json.loads(unquote(policy.default_version.document) if isinstance(policy.default_version.document, str)
-                             else policy.default_version.document)
-                  for policy in role.managed_policies.values()]
+    for policy in role.managed_policies.values():
+        documents += [json.loads(unquote(str(v.document))) for v in policy.versions if v.is_default_version]
     return documents
 
 
