@@ -219,3 +219,28 @@ def test_ses_events_without_the_topic_policy_never_reach_the_ledger(
         assert denied["ses.amazonaws.com"] == [("sns:Publish", harness.outputs["SesEventsTopicArn"])]
     finally:
         runtime.stop()
+
+
+def test_render_without_invoke_permission_fails_into_the_ledger(
+    template: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    mutated = copy.deepcopy(template)
+    drop_resource(mutated, "WorkflowStateMachineRoleDefaultPolicy", "InvokeTasks",
+                  keep=lambda r: "Render" not in json.dumps(r))
+    runtime = _start(tmp_path_factory.mktemp("outbox"), mutated)
+    try:
+        harness = Harness(runtime)
+        order = make_order()
+        harness.publish(order)
+        item = _until(lambda: (i := harness.item(order["orderId"])) and i.get("status") == "FAILED" and i)
+        # Lambda's AccessDeniedException is not in the SDK's model: Step Functions names it after the
+        # SDK's generic exception, and the cause keeps the real error code.
+        assert item["lastError"] == "Lambda.AWSLambdaException"
+        assert item["lastCause"].startswith(
+            f"User: {runtime.iam.principals.state_machine.caller} is not authorized to perform: "  # type: ignore[union-attr]
+            f"lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:{ACCOUNT}:function:ordermail-dev-render "
+            "because no identity-based policy allows the lambda:InvokeFunction action "
+            "(Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException;"
+        )
+    finally:
+        runtime.stop()
