@@ -70,7 +70,27 @@ def _run_pipeline(runtime: Any, ctx: AwsContext, say: Any) -> dict[str, dict[str
     if failed:
         raise CliError(f"{len(failed)} sample order(s) could not be published: {failed[0]['error']}")
     expected = {sample.order_id: sample.expect for sample in samples.SAMPLES}
-    return _wait_for(ledger, runtime, expected, SETTLE_SECONDS)
+    items = _wait_for(ledger, runtime, expected, SETTLE_SECONDS)
+    listed = _status_api_listing(runtime.outputs["StatusApiUrl"], "DELIVERED", region=runtime.region)
+    say(f"status API (SigV4): GET /orders?status=DELIVERED lists {listed} order(s)")
+    return items
+
+
+def _status_api_listing(base_url: str, status: str, *, region: str) -> int:
+    """What an operator's signed call to the IAM-authorized status API answers (a count)."""
+    import json
+    import urllib.request
+
+    import boto3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    url = f"{base_url}/orders?status={status}&since=1h"
+    request = AWSRequest(method="GET", url=url)
+    credentials = boto3.Session().get_credentials()
+    SigV4Auth(credentials, "execute-api", region).add_auth(request)
+    with urllib.request.urlopen(urllib.request.Request(url, headers=dict(request.headers)), timeout=10) as response:
+        return len(json.loads(response.read()).get("orders", []))
 
 
 def run(args: argparse.Namespace) -> int:

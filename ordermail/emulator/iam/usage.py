@@ -89,12 +89,16 @@ def format_report(data: dict[str, Any]) -> str:
     for label, entry in data.items():
         lines.append(f"  {label}")
         for row in entry["grants"]:
-            mark = f"{row['calls']:>6} calls" if row["calls"] else "  UNUSED" + (f" ({row['note']})" if row["note"] else "")
-            lines.append(f"    {mark}  {row['action']}  {row['resource']}")
+            if row["calls"] or not row["note"]:
+                mark = f"{row['calls']:>6} calls" if row["calls"] else "    UNUSED"
+                lines.append(f"    {mark}  {row['action']}  {row['resource']}")
         for row in entry["by_resource_policy"]:
             lines.append(f"    {row['calls']:>6} calls  {row['action']}  {row['resource']}  (allowed by its resource policy)")
         for row in entry["denied"]:
-            lines.append(f"    DENIED {row['calls']:>4}x  {row['action']}  {row['resource']}")
+            lines.append(f"    DENIED {row['calls']:>3}x  {row['action']}  {row['resource']}")
+        elsewhere = sorted({row["action"] for row in entry["grants"] if row["note"]})
+        if elsewhere:
+            lines.append(f"    (granted for AWS's own use, not exercised locally: {', '.join(elsewhere)})")
     unused = sum(1 for e in data.values() for r in e["grants"] if not r["calls"] and not r["note"])
     denied = sum(len(e["denied"]) for e in data.values())
     lines.append(f"  {denied} denied (action, resource) pair(s), {unused} unused grant(s)")
