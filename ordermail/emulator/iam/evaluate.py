@@ -38,7 +38,9 @@ class PolicyError(ValueError):
 
 @dataclass(frozen=True)
 class Request:
-    principal_arn: str  # an IAM ARN (role, assumed-role session, root) or a service principal ("sns.amazonaws.com")
+    principal_arn: (
+        str  # an IAM ARN (role, assumed-role session, root) or a service principal ("sns.amazonaws.com")
+    )
     action: str  # "service:Operation"
     resource: str  # the resource ARN ("*" for actions without one)
     context: Mapping[str, ContextValue] = field(default_factory=dict)
@@ -173,7 +175,9 @@ def _compile_conditions(block: Any) -> tuple[_Condition, ...]:
         for key, raw in tests.items():
             values = tuple(_text(v) for v in _as_list(raw))
             if base == "Null":
-                compiled.append(_Condition(key.lower(), values, lambda p, v: False, False, False, qualifier, True))
+                compiled.append(
+                    _Condition(key.lower(), values, lambda p, v: False, False, False, qualifier, True)
+                )
                 continue
             test, negated = _BASE_OPERATORS[base]
             compiled.append(_Condition(key.lower(), values, test, negated, if_exists, qualifier))
@@ -244,7 +248,9 @@ class _Statement:
         return all(c.holds(context) for c in self.conditions)
 
 
-def _one_of(statement: dict[str, Any], positive: str, negative: str, required: bool = True) -> tuple[Any, bool]:
+def _one_of(
+    statement: dict[str, Any], positive: str, negative: str, required: bool = True
+) -> tuple[Any, bool]:
     if positive in statement and negative in statement:
         raise PolicyError(f"statement has both {positive} and {negative}: {statement}")
     if positive in statement:

@@ -27,7 +27,9 @@ class Principal:
     role_name: str
     role_arn: str
     trusted_services: tuple[str, ...]
-    identity_policies: tuple[dict[str, Any], ...]  # resolved documents: inline Policies, then AWS::IAM::Policy
+    identity_policies: tuple[
+        dict[str, Any], ...
+    ]  # resolved documents: inline Policies, then AWS::IAM::Policy
     policy_sources: tuple[str, ...]  # where each document came from (logical id or inline policy name)
     managed_policy_arns: tuple[str, ...]
     # AWS managed policies are not in the template: they cannot be evaluated offline, only reported.
@@ -77,7 +79,9 @@ class StackPolicies:
 
     def unevaluable(self) -> dict[str, tuple[str, ...]]:
         """Roles with AWS managed policies: what the runtime cannot decide for them."""
-        return {p.key: p.aws_managed_policy_arns for p in self.principals.values() if p.aws_managed_policy_arns}
+        return {
+            p.key: p.aws_managed_policy_arns for p in self.principals.values() if p.aws_managed_policy_arns
+        }
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -87,7 +91,7 @@ def _as_list(value: Any) -> list[Any]:
 def _ref_target(value: Any) -> str | None:
     """The logical id a `Ref`/`Fn::GetAtt` points at, if the value is one."""
     if isinstance(value, dict) and len(value) == 1:
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         if key == "Ref" and isinstance(arg, str):
             return arg
         if key == "Fn::GetAtt":
@@ -174,7 +178,9 @@ def _queue_arn(resolver: Resolver, queue: Any, where: str) -> str:
     return f"arn:{resolver.partition}:sqs:{resolver.region}:{account}:{name}"
 
 
-def _permission_statement(resolver: Resolver, logical: str, props: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def _permission_statement(
+    resolver: Resolver, logical: str, props: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
     """An AWS::Lambda::Permission as the statement Lambda adds to the function's resource policy."""
     resolved = resolver.resolve(props, logical)
     function = str(resolved["FunctionName"])
@@ -186,7 +192,9 @@ def _permission_statement(resolver: Resolver, logical: str, props: dict[str, Any
     elif grantee.endswith(".amazonaws.com") or grantee.endswith(".amazonaws.com.cn"):
         principal = {"Service": grantee}
     else:
-        principal = {"AWS": grantee if grantee.startswith("arn:") else f"arn:{resolver.partition}:iam::{grantee}:root"}
+        principal = {
+            "AWS": grantee if grantee.startswith("arn:") else f"arn:{resolver.partition}:iam::{grantee}:root"
+        }
     statement: dict[str, Any] = {
         "Sid": logical,
         "Effect": "Allow",

@@ -80,7 +80,9 @@ class Resolver:
         kind = self.resources[logical]["Type"]
         handler = _REF.get(kind)
         if handler is None:
-            raise ResolveError(f"{self._where}: Ref {logical} ({kind}) is not supported by the local runtime's resolver")
+            raise ResolveError(
+                f"{self._where}: Ref {logical} ({kind}) is not supported by the local runtime's resolver"
+            )
         return handler(self, logical)
 
     def get_att(self, logical: str, attribute: str) -> str:
@@ -110,7 +112,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self.ref(arg)
             if key == "Fn::GetAtt":
@@ -154,7 +156,9 @@ _PSEUDO: dict[str, Callable[[Resolver], str]] = {
     "AWS::AccountId": lambda r: r.account,
     "AWS::URLSuffix": lambda r: URL_SUFFIX,
     "AWS::StackName": lambda r: r.stack_name,
-    "AWS::StackId": lambda r: r._arn("cloudformation", f"stack/{r.stack_name}/{uuid.uuid5(uuid.NAMESPACE_URL, r.stack_name)}"),
+    "AWS::StackId": lambda r: r._arn(
+        "cloudformation", f"stack/{r.stack_name}/{uuid.uuid5(uuid.NAMESPACE_URL, r.stack_name)}"
+    ),
 }
 
 _NAME_PROPERTY = {

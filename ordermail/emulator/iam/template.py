@@ -62,14 +62,18 @@ def _cdk_version() -> str:
 def cache_key(env: str = "dev", context: dict[str, Any] | None = None, *, root: Path = REPO_ROOT) -> str:
     """Hex digest of everything the synthesized template depends on."""
     digest = hashlib.sha256()
-    digest.update(json.dumps({"env": env, "context": context or {}, "cdk": _cdk_version()}, sort_keys=True).encode())
+    digest.update(
+        json.dumps({"env": env, "context": context or {}, "cdk": _cdk_version()}, sort_keys=True).encode()
+    )
     for path in _input_files(root):
         digest.update(b"\0" + path.relative_to(root).as_posix().encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
 
-def synthesize(env: str = "dev", context: dict[str, Any] | None = None, *, root: Path = REPO_ROOT) -> dict[str, Any]:
+def synthesize(
+    env: str = "dev", context: dict[str, Any] | None = None, *, root: Path = REPO_ROOT
+) -> dict[str, Any]:
     """Runs `python app.py` in a subprocess (CDK_CONTEXT_JSON carries the context, as the cdk CLI does)."""
     with tempfile.TemporaryDirectory(prefix="ordermail-synth-") as outdir:
         child_env = {
@@ -112,7 +116,9 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def cached_template_path(env: str = "dev", context: dict[str, Any] | None = None, *, root: Path = REPO_ROOT) -> Path:
+def cached_template_path(
+    env: str = "dev", context: dict[str, Any] | None = None, *, root: Path = REPO_ROOT
+) -> Path:
     return cache_dir() / f"{cache_key(env, context, root=root)}.json"
 
 
