@@ -81,6 +81,7 @@ def test_index_wildcard_and_slash_star() -> None:
     assert decide("dynamodb:Query", f"{TABLE}/index/byStatus", identity).allowed
     assert not decide("dynamodb:Query", TABLE, identity).allowed
     assert not decide("dynamodb:Query", f"{TABLE}x/index/byStatus", identity).allowed
+    assert not decide("dynamodb:Query", f"{TABLE}/INDEX/byStatus", identity).allowed  # wildcards keep case
     logs = [policy(allow("logs:PutLogEvents", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/f:*"))]
     assert decide(
         "logs:PutLogEvents", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:s", logs
