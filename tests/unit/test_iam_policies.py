@@ -15,7 +15,7 @@ import pytest
 
 from ordermail.emulator.iam import template as template_module
 from ordermail.emulator.iam.evaluate import Request, access_denied_message, evaluate
-from ordermail.emulator.iam.policies import StackPolicies, stack_policies
+from ordermail.emulator.iam.policies import StackPolicies, load_stack_policies, stack_policies
 from ordermail.emulator.iam.resolve import ResolveError
 from tasks import names
 
@@ -352,3 +352,16 @@ def test_real_cache_key_covers_the_grant_modules() -> None:
         "tasks/names.py",
     } <= inputs
     assert any(p.startswith("asl/") for p in inputs) and any(p.startswith("tasks/templates/") for p in inputs)
+
+
+def test_load_stack_policies_takes_a_given_template(template: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "template.json"
+    mutated = copy.deepcopy(template)
+    del mutated["Resources"][policies_logical_id(mutated, "PipeRole")]
+    path.write_text(json.dumps(mutated))
+    loaded = load_stack_policies(ENV, template=path)
+    assert RES["pipe"] not in loaded.principals and RES["state_machine"] in loaded.principals
+
+
+def policies_logical_id(template: dict[str, Any], prefix: str) -> str:
+    return next(k for k, r in template["Resources"].items() if k.startswith(prefix) and r["Type"] == "AWS::IAM::Role")

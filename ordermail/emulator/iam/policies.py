@@ -14,6 +14,7 @@ from typing import Any
 
 from ordermail.emulator.iam.evaluate import compile_policy
 from ordermail.emulator.iam.resolve import ACCOUNT_ID, PARTITION, REGION, ResolveError, Resolver
+from ordermail.emulator.iam.template import load_template, synthesized_template
 from tasks import names
 
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
@@ -296,3 +297,11 @@ def stack_policies(
         api_methods=_api_methods(resources, resolver),
         physical_arns=physical,
     )
+
+
+def load_stack_policies(
+    env: str = "dev", context: dict[str, Any] | None = None, *, template: Any = None
+) -> StackPolicies:
+    """The policies of the synthesized stack (cached synth), or of `template` (a dict or a path) if given."""
+    source = synthesized_template(env, context) if template is None else load_template(template)
+    return stack_policies(source, env)
