@@ -62,11 +62,11 @@ def proxy_event(method: str, raw_path: str, *, stage: str = "local") -> dict[str
 
 class StatusApiServer:
     def __init__(self, *, host: str, port: int, function_name: str, region: str, iam: Enforcer | None = None,
-                 stage: str = "local", api_id: str = "local") -> None:
+                 stage: str = "local") -> None:
         self.function_name = function_name
         self._iam = iam
         self._stage = stage
-        self._api_id = api_id
+        self._api_id = iam.rest_api_id if iam is not None else "local"
         self._region = region
         self._lambda = boto3.client("lambda", region_name=region)
         server = self
@@ -98,6 +98,9 @@ class StatusApiServer:
         """API Gateway's IAM authorizer: (403, body) for a request it refuses, None to let it through."""
         if self._iam is None:
             return None
+        resource = proxy_event("GET", request.path)["resource"]
+        if self._iam.api_methods.get(("GET", resource), "AWS_IAM") != "AWS_IAM":
+            return None  # the template leaves this method open: API Gateway does not authenticate it
         key = access_key_of(request.headers)
         if key is None:
             return 403, {"message": "Missing Authentication Token"}
@@ -110,8 +113,8 @@ class StatusApiServer:
     def answer(self, request: BaseHTTPRequestHandler) -> None:
         refused = self.refusal(request)
         if refused is not None:
-            self._send(request, refused[0], {"Content-Type": "application/json", "x-amzn-ErrorType": "AccessDeniedException"
-                                             if "Message" in refused[1] else "MissingAuthenticationTokenException"},
+            kind = "AccessDeniedException" if "Message" in refused[1] else "MissingAuthenticationTokenException"
+            self._send(request, refused[0], {"Content-Type": "application/json", "x-amzn-ErrorType": kind},
                        json.dumps(refused[1]))
             return
         event = proxy_event("GET", request.path)

@@ -109,7 +109,7 @@ def test_status_api_iam_auth(runtime: LocalRuntime) -> None:
     assert denied.value.code == 403
     assert json.loads(denied.value.read())["Message"] == (
         f"User: arn:aws:sts::{ACCOUNT}:assumed-role/operator-one-order/op is not authorized to perform: "
-        f"execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:{ACCOUNT}:local/dev/GET/orders "
+        f"execute-api:Invoke on resource: arn:aws:execute-api:us-east-1:{ACCOUNT}:{runtime.iam.rest_api_id}/dev/GET/orders "  # type: ignore[union-attr]
         "because no identity-based policy allows the execute-api:Invoke action"
     )
 

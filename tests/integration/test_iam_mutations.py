@@ -9,6 +9,7 @@ import copy
 import json
 import time
 import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,11 @@ class TestStateMachineAndStatusApiRoles:
         drop_resource(mutated, "WorkflowStateMachineRoleDefaultPolicy", "SendFromConfiguredAddress",
                       keep=lambda r: "configuration-set" not in json.dumps(r))
         drop_action(mutated, "StatusApiHandlerRoleDefaultPolicy", "dynamodb:BatchGetItem")
+        for resource in mutated["Resources"].values():  # GET /orders/{orderId} left without IAM auth
+            props = resource.get("Properties", {})
+            if resource["Type"] == "AWS::ApiGateway::Method" and "method.request.path.orderId" in props.get(
+                    "RequestParameters", {}):
+                props["AuthorizationType"] = "NONE"
         runtime = _start(tmp_path_factory.mktemp("outbox"), mutated)
         try:
             yield Harness(runtime)
@@ -127,6 +133,15 @@ class TestStateMachineAndStatusApiRoles:
         assert listing.value.code == 502
         denied = harness.runtime.iam.usage.denied()  # type: ignore[union-attr]
         assert denied["function:ordermail-dev-status-api"] == [("dynamodb:BatchGetItem", LEDGER)]
+
+    def test_a_method_without_iam_auth_answers_unsigned_requests(self, send_and_status_mutated: Harness) -> None:
+        base = send_and_status_mutated.outputs["StatusApiUrl"]
+        with pytest.raises(urllib.error.HTTPError) as open_method:  # reaches the function: 404
+            urllib.request.urlopen(f"{base}/orders/nope", timeout=10)
+        assert open_method.value.code == 404
+        with pytest.raises(urllib.error.HTTPError) as iam_method:  # GET /orders still requires SigV4
+            urllib.request.urlopen(f"{base}/orders?status=SENT", timeout=10)
+        assert iam_method.value.code == 403
 
 
 # --- the Pipe role, the orders queue policy, the feedback role -------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ordermail.emulator.iam import template as template_module
-from ordermail.emulator.iam.evaluate import Request, access_denied_message, evaluate
+from ordermail.emulator.iam.evaluate import Request, evaluate
 from ordermail.emulator.iam.policies import StackPolicies, load_stack_policies, stack_policies
 from ordermail.emulator.iam.resolve import ResolveError
 from tasks import names
@@ -143,21 +143,16 @@ def test_state_machine_ledger_and_task_grants(policies: StackPolicies) -> None:
     assert not allowed(policies, machine, "lambda:InvokeFunction", feedback)
 
 
-def test_status_api_cannot_batch_get_the_ledger_today(policies: StackPolicies) -> None:
-    """The known grant gap (issue 10): the handler calls BatchGetItem, its role grants GetItem/Query only.
-
-    When workflow/status_api.py grants BatchGetItem, flip this test's expectation.
-    """
-    status_api = policies.principals[RES["status_api_function"]]
-    request = Request(status_api.session_arn(), "dynamodb:BatchGetItem", TABLE, {})
-    decision = evaluate(request, policies.identity_policies(request.principal_arn), None)
-    assert not decision.allowed
-    assert access_denied_message(request, decision).endswith(
-        "because no identity-based policy allows the dynamodb:BatchGetItem action"
-    )
-    assert allowed(policies, RES["status_api_function"], "dynamodb:GetItem", TABLE)
-    assert allowed(policies, RES["status_api_function"], "dynamodb:Query", f"{TABLE}/index/byStatus")
-    assert not allowed(policies, RES["status_api_function"], "dynamodb:UpdateItem", TABLE)
+def test_status_api_reads_exactly_what_its_handler_calls(policies: StackPolicies) -> None:
+    """Issue 10's grant gap, fixed in workflow/status_api.py: BatchGetItem on the table is granted,
+    the grants no code path used (Query on the table and the message-id index) are gone."""
+    status_api = RES["status_api_function"]
+    assert allowed(policies, status_api, "dynamodb:BatchGetItem", TABLE)
+    assert allowed(policies, status_api, "dynamodb:GetItem", TABLE)
+    assert allowed(policies, status_api, "dynamodb:Query", f"{TABLE}/index/byStatus")
+    assert not allowed(policies, status_api, "dynamodb:Query", TABLE)
+    assert not allowed(policies, status_api, "dynamodb:Query", f"{TABLE}/index/{names.LEDGER_MESSAGE_ID_INDEX}")
+    assert not allowed(policies, status_api, "dynamodb:UpdateItem", TABLE)
 
 
 def test_feedback_reads_by_message_id_index_only(policies: StackPolicies) -> None:

@@ -159,6 +159,9 @@ class Enforcer:
         self._endpoint_netlocs = endpoint_netlocs
         self._cache: dict[tuple[Principal, Check], Verdict] = {}
         self._assumed: dict[str, Principal] = {}
+        # The status API's methods: (HTTP method, resource path) → authorization type, and its id.
+        self.api_methods: dict[tuple[str, str], str] = {}
+        self.rest_api_id = "local"
         root = f"arn:aws:iam::{account}:root"
         self.account = Principal(ACCOUNT_LABEL, root, root, context=(("aws:PrincipalAccount", account),))
 
@@ -462,4 +465,6 @@ def install_for_runtime(patches: Patcher, *, env: str, region: str, account: str
     evaluator = TemplateEvaluator(policies.identity_policies, policies.resource_policy, account=account)
     enforcer = Enforcer(evaluator, principals, region=region, account=account,
                         endpoint_netlocs=frozenset(endpoint_netlocs))
+    enforcer.api_methods = {(m.http_method, m.path): m.authorization_type for m in policies.api_methods}
+    enforcer.rest_api_id = policies.api_methods[0].rest_api_id if policies.api_methods else "local"
     return install(patches, enforcer)
