@@ -51,12 +51,17 @@ class StatusApi(Construct):
             timeout=Duration.seconds(10),
             environment=config.function_environment("status_api_function", ledger_table=ledger.table.table_name),
         )
+        # Exactly what tasks/status_api.py calls: GetItem (one order) and BatchGetItem (the orders a
+        # status query found) on the table, Query on the byStatus index only.
         self.function.role.add_to_policy(
             iam.PolicyStatement(
-                sid="LedgerReadOnly",
-                actions=["dynamodb:GetItem", "dynamodb:Query"],
-                resources=[ledger.table.table_arn, ledger.status_index_arn, ledger.message_id_index_arn],
+                sid="LedgerReadOrders",
+                actions=["dynamodb:GetItem", "dynamodb:BatchGetItem"],
+                resources=[ledger.table.table_arn],
             )
+        )
+        self.function.role.add_to_policy(
+            iam.PolicyStatement(sid="LedgerByStatus", actions=["dynamodb:Query"], resources=[ledger.status_index_arn])
         )
 
         self.access_log_group = log_group(

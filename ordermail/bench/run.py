@@ -385,6 +385,7 @@ def _options(config: BenchConfig, outbox: Path, *, fast: bool, instruments: bool
         time_scale=config.time_scale,
         pipe_workers=config.pipe_workers,
         fast=fast,
+        iam=fast,  # the stock-moto baseline is moto as shipped: no IAM enforcement
         faults=config.faults(seed_offset),
         keep_history=instruments,
         meter_capacity=instruments,

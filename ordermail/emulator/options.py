@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tasks import names
 
@@ -54,6 +55,10 @@ class RuntimeOptions:
     faults: Faults = field(default_factory=Faults)
     ses_sandbox: bool | None = None  # None: the context default (true outside prod)
     max_receive_count: int | None = None  # None: names.CONTEXT_DEFAULTS
+    # IAM enforcement (iam/enforce.py) from the synthesized template; off only for the stock-moto
+    # benchmark baseline. `iam_template` (a path or dict) replaces the synthesized one (mutation tests).
+    iam: bool = True
+    iam_template: Any = None
 
     def __post_init__(self) -> None:
         if self.env not in names.ENVIRONMENTS:

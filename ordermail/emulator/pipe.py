@@ -5,6 +5,10 @@ receive one message (batch size 1), hand the state machine exactly the input the
 would (a JSON array with one SQS record, no input template), run the execution to its end, delete
 the message when it succeeded and leave it for redelivery when it failed — the queue's redrive
 policy then moves it to the DLQ after `maxReceiveCount` receives, as on AWS.
+
+Under IAM enforcement the poller acts as the Pipe's role: its receive and delete are evaluated by
+the runtime's request seam, and StartSyncExecution (not a moto API) is evaluated here. A denied
+start leaves the message in the queue, as a Pipe whose target invocation fails does.
 """
 
 from __future__ import annotations
@@ -16,10 +20,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.backend.execution import SyncExecution
+
+from .iam.enforce import acting_as
+
+if TYPE_CHECKING:
+    from .iam.enforce import Enforcer
 
 
 @dataclass(slots=True)  # one per execution, kept for the runtime's life: no per-instance __dict__
@@ -124,6 +133,8 @@ class PipePoller:
         runner: ExecutionRunner,
         workers: int,
         on_result: Callable[[ExecutionResult], None],
+        iam: Enforcer | None = None,
+        state_machine_arn: str = "",
     ) -> None:
         self._sqs = sqs
         self._queue_url = queue_url
@@ -137,6 +148,11 @@ class PipePoller:
         self._in_flight = 0
         self._threads: list[threading.Thread] = []
         self.errors = 0
+        self._iam = iam
+        self._principal = iam.principals.pipe if iam is not None else None
+        self._state_machine_arn = state_machine_arn
+        self.denied_starts = 0
+        self.last_denial = ""
 
     @property
     def in_flight(self) -> int:
@@ -168,14 +184,27 @@ class PipePoller:
                 self.errors += 1
                 time.sleep(0.1)
 
+    def _start_allowed(self) -> bool:
+        if self._iam is None or self._principal is None:
+            return True
+        from .iam.calls import Check
+
+        verdict = self._iam.first_denial(self._principal, [Check("states:StartSyncExecution", self._state_machine_arn)])
+        if verdict is None:
+            return True
+        self.denied_starts += 1
+        self.last_denial = verdict.message
+        return False
+
     def _poll_once(self) -> None:
-        response = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=1,
-            WaitTimeSeconds=0,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
+        with acting_as(self._principal):
+            response = self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=1,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
         messages = response.get("Messages", [])
         if not messages:
             with self._lock:
@@ -187,6 +216,8 @@ class PipePoller:
                     self._in_flight += 1
             return
         message = messages[0]
+        if not self._start_allowed():
+            return  # the message becomes visible again after its visibility timeout
         record = to_pipe_record(message, queue_arn=self._queue_arn, region=self._region)
         started = time.time()
         clock = time.perf_counter()
@@ -202,6 +233,9 @@ class PipePoller:
             receive_count=int(record["attributes"]["ApproximateReceiveCount"]),
             history=history,
         )
-        if status == "SUCCEEDED":
-            self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-        self._on_result(result)
+        try:
+            if status == "SUCCEEDED":
+                with acting_as(self._principal):
+                    self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        finally:  # a refused delete redelivers the message (the claim makes that harmless); still a result
+            self._on_result(result)

@@ -31,6 +31,7 @@ from tasks import names
 
 from . import hooks, memory, shapes
 from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier
+from .iam import enforce as iam_enforce
 from .options import RuntimeOptions
 from .outbox import Outbox, order_id_of
 from .pipe import ExecutionResult, ExecutionRunner, PipePoller
@@ -109,6 +110,7 @@ class LocalRuntime:
         self.provisioned: Provisioned | None = None
         self.started = False
         self.listener_errors = 0
+        self.iam: iam_enforce.Enforcer | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -194,6 +196,8 @@ class LocalRuntime:
             runner=runner,
             workers=options.pipe_workers,
             on_result=self._on_execution,
+            iam=self.iam,
+            state_machine_arn=self.provisioned.state_machine_arn,
         )
         self._poller.start()
         if options.fast:
@@ -201,7 +205,8 @@ class LocalRuntime:
             self._trimmer = memory.IdleTrimmer(self._activity)
             self._trimmer.start()
         self._status_api = StatusApiServer(
-            host=options.host, port=0, function_name=self.names["status_api_function"], region=self.region
+            host=options.host, port=0, function_name=self.names["status_api_function"], region=self.region,
+            iam=self.iam, stage=options.env,
         )
         self._status_api.start()
         self.provisioned.outputs["StatusApiUrl"] = self._status_api.url
@@ -406,6 +411,11 @@ class LocalRuntime:
             hooks.install_sqs_fast_paths(self._patches)
         queue_arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{resource['orders_queue']}"
         hooks.install_sns_duplicates(self._patches, faults=options.faults, rng=self._rng, queue_arns={queue_arn})
+        if options.iam:  # last: its seams wrap the hooks above
+            self.iam = iam_enforce.install_for_runtime(
+                self._patches, env=options.env, region=self.region, account=ACCOUNT_ID,
+                endpoint_netlocs={f"{options.host}:{self.port}", f"localhost:{self.port}"}, template=options.iam_template,
+            )
 
     def _on_sent(self, message_id: str, request: dict[str, Any]) -> None:
         self.outbox.save(message_id, request)
@@ -425,7 +435,8 @@ class LocalRuntime:
         assert self.provisioned is not None
         if self._ses_events_sns is None:  # one client: building one per event costs milliseconds
             self._ses_events_sns = self.client("sns")
-        self._ses_events_sns.publish(TopicArn=self.provisioned.ses_events_topic_arn, Message=message)
+        with iam_enforce.acting_as(self.iam.principals.ses_events if self.iam else None):  # SES publishes it
+            self._ses_events_sns.publish(TopicArn=self.provisioned.ses_events_topic_arn, Message=message)
 
     def _on_async_error(self, function: Any, event: Any, payload: str) -> None:
         """A function SNS invoked failed: Lambda retries it, then dead-letters it (async_invoke.py)."""
@@ -440,16 +451,19 @@ class LocalRuntime:
             return  # only the feedback function has a DLQ (as deployed)
         error = json.loads(payload) if payload else {}
         sqs = self.client("sqs")
-        sqs.send_message(
-            QueueUrl=sqs.get_queue_url(QueueName=self.names["feedback_dlq"])["QueueUrl"],
-            MessageBody=json.dumps(event),
-            MessageAttributes={
-                "RequestID": {"DataType": "String", "StringValue": str(error.get("requestId") or "unknown")},
-                "ErrorCode": {"DataType": "Number", "StringValue": "200"},  # the function returned an error
-                "ErrorMessage": {"DataType": "String",
-                                 "StringValue": str(error.get("errorMessage") or error.get("errorType") or "error")[:1000]},
-            },
-        )
+        queue_url = sqs.get_queue_url(QueueName=self.names["feedback_dlq"])["QueueUrl"]
+        principal = self.iam.principals.functions.get(function.function_name) if self.iam else None
+        with iam_enforce.acting_as(principal):  # Lambda sends to a function's DLQ with the function's role
+            sqs.send_message(
+                QueueUrl=queue_url,
+                MessageBody=json.dumps(event),
+                MessageAttributes={
+                    "RequestID": {"DataType": "String", "StringValue": str(error.get("requestId") or "unknown")},
+                    "ErrorCode": {"DataType": "Number", "StringValue": "200"},  # the function returned an error
+                    "ErrorMessage": {"DataType": "String",
+                                     "StringValue": str(error.get("errorMessage") or error.get("errorType") or "error")[:1000]},
+                },
+            )
 
     def _on_invocation(self, invocation: hooks.Invocation) -> None:
         record = InvocationRecord(invocation.function_name, invocation.started, invocation.seconds,

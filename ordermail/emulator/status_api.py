@@ -2,8 +2,14 @@
 
 On AWS, API Gateway (IAM auth) hands `tasks.status_api.handler` a REST proxy event. Here a small
 HTTP server builds the same event for `GET /orders/{orderId}` and `GET /orders?status=&since=`
-and invokes the function through moto's Lambda, so the real handler answers. Loopback only and
-unauthenticated: it serves the local emulation, never real data.
+and invokes the function through moto's Lambda, so the real handler answers. Loopback only: it
+serves the local emulation, never real data.
+
+IAM auth as API Gateway does it, when the runtime enforces IAM: an unsigned request gets 403
+`{"message": "Missing Authentication Token"}`. A signed request whose access key belongs to a role
+session assumed through the runtime's STS is evaluated for `execute-api:Invoke` against that role's
+policies (moto's IAM); any other signed request is taken as the account's own credentials and
+allowed. Signatures are not verified: the runtime's credentials are fake by design.
 """
 
 from __future__ import annotations
@@ -17,6 +23,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import boto3
+
+from .iam.calls import Check
+from .iam.enforce import Enforcer, access_key_of
 
 
 def proxy_event(method: str, raw_path: str, *, stage: str = "local") -> dict[str, Any]:
@@ -52,8 +61,13 @@ def proxy_event(method: str, raw_path: str, *, stage: str = "local") -> dict[str
 
 
 class StatusApiServer:
-    def __init__(self, *, host: str, port: int, function_name: str, region: str) -> None:
+    def __init__(self, *, host: str, port: int, function_name: str, region: str, iam: Enforcer | None = None,
+                 stage: str = "local") -> None:
         self.function_name = function_name
+        self._iam = iam
+        self._stage = stage
+        self._api_id = iam.rest_api_id if iam is not None else "local"
+        self._region = region
         self._lambda = boto3.client("lambda", region_name=region)
         server = self
 
@@ -75,7 +89,34 @@ class StatusApiServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
+    def method_arn(self, method: str, raw_path: str) -> str:
+        account = self._iam.account_id if self._iam else "123456789012"
+        path = urlsplit(raw_path).path
+        return f"arn:aws:execute-api:{self._region}:{account}:{self._api_id}/{self._stage}/{method}{path}"
+
+    def refusal(self, request: BaseHTTPRequestHandler) -> tuple[int, dict[str, str]] | None:
+        """API Gateway's IAM authorizer: (403, body) for a request it refuses, None to let it through."""
+        if self._iam is None:
+            return None
+        resource = proxy_event("GET", request.path)["resource"]
+        if self._iam.api_methods.get(("GET", resource), "AWS_IAM") != "AWS_IAM":
+            return None  # the template leaves this method open: API Gateway does not authenticate it
+        key = access_key_of(request.headers)
+        if key is None:
+            return 403, {"message": "Missing Authentication Token"}
+        principal = self._iam.assumed_role(key)
+        if principal is None:
+            return None  # the account's own credentials
+        verdict = self._iam.first_denial(principal, [Check("execute-api:Invoke", self.method_arn("GET", request.path))])
+        return (403, {"Message": verdict.message}) if verdict is not None else None
+
     def answer(self, request: BaseHTTPRequestHandler) -> None:
+        refused = self.refusal(request)
+        if refused is not None:
+            kind = "AccessDeniedException" if "Message" in refused[1] else "MissingAuthenticationTokenException"
+            self._send(request, refused[0], {"Content-Type": "application/json", "x-amzn-ErrorType": kind},
+                       json.dumps(refused[1]))
+            return
         event = proxy_event("GET", request.path)
         response = self._lambda.invoke(FunctionName=self.function_name, Payload=json.dumps(event).encode())
         payload = json.loads(response["Payload"].read() or b"{}")
@@ -87,6 +128,10 @@ class StatusApiServer:
             body = payload.get("body") or ""
             if payload.get("isBase64Encoded"):
                 body = base64.b64decode(body).decode("utf-8")
+        self._send(request, status, headers, body)
+
+    @staticmethod
+    def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, Any], body: str) -> None:
         data = body.encode("utf-8")
         request.send_response(status)
         for key, value in headers.items():

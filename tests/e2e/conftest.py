@@ -186,7 +186,9 @@ def stop_server(server: Server) -> int | None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # Three receives before the DLQ: short for the poison-message test, yet a duplicate that meets
     # the claim still held under load (ClaimHeld) has room to be retried and recorded.
-    running = start_server(tmp_path_factory.mktemp("ordermail-local"), "--max-receive-count", "3")
+    running = start_server(tmp_path_factory.mktemp("ordermail-local"), "--max-receive-count", "3", "--iam-report")
     yield running
     code = stop_server(running)
     assert code == 0, f"`ordermail local` exited {code} on SIGTERM:\n{running.log_tail()}"
+    # Every e2e path ran under IAM enforcement without one denied call (the report prints at exit).
+    assert "  0 denied (action, resource) pair(s)" in running.log_tail(200), running.log_tail(200)

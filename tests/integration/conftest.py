@@ -80,6 +80,20 @@ class Harness:
         return [message["Body"] for message in response.get("Messages", [])]
 
 
+def signed_get(url: str, *, access_key: str = "testing", secret_key: str = "testing",
+               session_token: str | None = "testing") -> Any:
+    """GET with a SigV4 signature, as an IAM-authorized API Gateway method requires (urllib response)."""
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials(access_key, secret_key, session_token), "execute-api", "us-east-1").add_auth(request)
+    return urllib.request.urlopen(urllib.request.Request(url, headers=dict(request.headers)), timeout=10)
+
+
 def make_order(order_id: str | None = None, *, email: str = "ana.silva@example.com", **overrides: Any) -> dict[str, Any]:
     items = [
         {"name": "Café em grão 1 kg", "quantity": 2, "unitPrice": "18.50", "sku": "CAF-1KG"},

@@ -111,16 +111,22 @@ def test_status_api_is_served_by_the_real_handler(runtime) -> None:  # type: ign
     import urllib.error
     import urllib.request
 
+    from tests.integration.conftest import signed_get
+
     base = runtime.outputs["StatusApiUrl"]
     with pytest.raises(urllib.error.HTTPError) as missing:
-        urllib.request.urlopen(f"{base}/orders/does-not-exist", timeout=10)
+        signed_get(f"{base}/orders/does-not-exist")
     assert missing.value.code == 404
-    with urllib.request.urlopen(f"{base}/orders?status=SENT&since=1h", timeout=10) as response:
+    with signed_get(f"{base}/orders?status=SENT&since=1h") as response:
         assert response.status == 200
         assert isinstance(_json.loads(response.read()), dict)
     with pytest.raises(urllib.error.HTTPError) as bad:
-        urllib.request.urlopen(f"{base}/orders?status=NOPE", timeout=10)
+        signed_get(f"{base}/orders?status=NOPE")
     assert bad.value.code == 400
+    with pytest.raises(urllib.error.HTTPError) as unsigned:  # IAM auth: API Gateway refuses it before the function
+        urllib.request.urlopen(f"{base}/orders?status=SENT", timeout=10)
+    assert unsigned.value.code == 403
+    assert _json.loads(unsigned.value.read()) == {"message": "Missing Authentication Token"}
 
 
 def test_local_functions_get_the_environment_the_stack_gives_them(runtime) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from ordermail.cli.orders_file import Order
 from ordermail.cli.output import console, print_json, status_text, table
 
 from . import history
-from .local import add_runtime_arguments, runtime_options
+from .local import add_runtime_arguments, print_iam_report, runtime_options
 from .publish import publish_orders
 
 HISTORY_OF = "demo-1005"  # the duplicate: its history shows one attempt and the duplicate delivery
@@ -70,7 +70,29 @@ def _run_pipeline(runtime: Any, ctx: AwsContext, say: Any) -> dict[str, dict[str
     if failed:
         raise CliError(f"{len(failed)} sample order(s) could not be published: {failed[0]['error']}")
     expected = {sample.order_id: sample.expect for sample in samples.SAMPLES}
-    return _wait_for(ledger, runtime, expected, SETTLE_SECONDS)
+    items = _wait_for(ledger, runtime, expected, SETTLE_SECONDS)
+    listed = _status_api_listing(runtime.outputs["StatusApiUrl"], "DELIVERED", region=runtime.region)
+    say(f"status API (SigV4): GET /orders?status=DELIVERED lists {listed} order(s)")
+    return items
+
+
+def _status_api_listing(base_url: str, status: str, *, region: str) -> int:
+    """What an operator's signed call to the IAM-authorized status API answers (a count)."""
+    import json
+    import urllib.request
+
+    import boto3
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+
+    url = f"{base_url}/orders?status={status}&since=1h"
+    request = AWSRequest(method="GET", url=url)
+    credentials = boto3.Session().get_credentials()
+    SigV4Auth(credentials, "execute-api", region).add_auth(request)
+    # The runtime's own loopback http URL (StatusApiUrl), never a user-supplied scheme.
+    signed = urllib.request.Request(url, headers=dict(request.headers))  # noqa: S310
+    with urllib.request.urlopen(signed, timeout=10) as response:  # noqa: S310
+        return len(json.loads(response.read()).get("orders", []))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -103,11 +125,13 @@ def run(args: argparse.Namespace) -> int:
                          "duplicates": view.get("duplicateCount"),
                          "events": [e.get("type") for e in view.get("events") or []]})
         mails = runtime.sent_mails()  # this run's, whatever an earlier run left in the outbox
+        iam = runtime.iam.report() if runtime.iam is not None else None
         elapsed = time.monotonic() - started
         all_ok = all(row["ok"] for row in rows)
         if args.json:
             print_json({"endpoint": runtime.endpoint_url, "outbox": str(outbox), "mails": len(mails),
-                        "log": str(log_path), "seconds": round(elapsed, 2), "ok": all_ok, "orders": rows})
+                        "log": str(log_path), "seconds": round(elapsed, 2), "ok": all_ok, "orders": rows,
+                        "iam": iam})
         else:
             out.print(table("Sample orders", ("order", "status", "expected", "SES events", "attempts", "dups", "what"),
                             [(r["orderId"], status_text(r["status"]),
@@ -117,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
             out.print()
             history.show(ctx, HISTORY_OF)
             out.print()
+            if iam is not None:
+                print_iam_report(iam)
+                out.print()
             out.print(f"{len(mails)} mail(s) in {outbox} (.eml and .html: open the .html in a browser); "
                       f"function logs in {log_path}", markup=False)
             out.print(f"done in {elapsed:.1f} s" + ("" if all_ok else " — some orders did not reach the expected "

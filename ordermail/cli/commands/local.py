@@ -34,6 +34,8 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, dest=f"fault_{fault}", type=float, default=0.0, metavar="P",
                             help=f"inject faults: probability 0..1 ({fault.replace('_', ' ')})")
     parser.add_argument("--fault-seed", type=int, default=None, metavar="N", help="make injected faults repeatable")
+    parser.add_argument("--iam-template", type=Path, default=None, metavar="FILE",
+                        help="enforce IAM from this CloudFormation template instead of the synthesized one")
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -42,6 +44,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                                         "until Ctrl-C. Then: export AWS_ENDPOINT_URL=<endpoint>.")
     parser.add_argument("--port", type=int, default=4566, help="port to listen on (default 4566; 0: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--iam-report", action="store_true",
+                        help="at exit, print per principal the IAM grants used, unused and the calls denied")
     add_runtime_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -57,11 +61,20 @@ def runtime_options(args: argparse.Namespace, *, port: int | None, host: str = "
         extra["time_scale"] = args.time_scale
     if args.max_receive_count is not None:
         extra["max_receive_count"] = args.max_receive_count
+    if getattr(args, "iam_template", None) is not None:
+        extra["iam_template"] = args.iam_template
     try:
         faults = Faults(seed=args.fault_seed, **{name: getattr(args, f"fault_{name}") for name in FAULTS})
         return RuntimeOptions(env=args.env, host=host, port=port, outbox_dir=args.outbox, faults=faults, **extra)
     except ValueError as exc:  # the options validate themselves (rates, time scale, env)
         raise UsageError(str(exc)) from exc
+
+
+def print_iam_report(report: dict[str, Any]) -> None:
+    """Per principal: each grant with its use count (UNUSED ones stand out), and every denied call."""
+    from ordermail.emulator.iam.usage import format_report
+
+    console().print(format_report(report), markup=False, soft_wrap=True)
 
 
 def _check_port(host: str, port: int) -> None:
@@ -114,5 +127,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         runtime.stop()
         signal.signal(signal.SIGTERM, previous)
+    if args.iam_report and runtime.iam is not None:
+        print_iam_report(runtime.iam.report())
     console().print("stopped", markup=False)
     return EXIT_OK
