@@ -28,7 +28,7 @@ from ordermail.cli.errors import EXIT_FAILED, EXIT_OK, UsageError
 from ordermail.cli.ledger import Ledger, order_view
 from ordermail.cli.orders_file import Order
 from ordermail.cli.output import console, err_console, event_details, print_json, status_text, table
-from ordermail.cli.timeutil import now
+from ordermail.cli.timeutil import iso, now
 from tasks import names
 
 # SES publishes simulator feedback within seconds, occasionally a minute or more (complaints last).
@@ -210,9 +210,11 @@ def build_cases(prefix: str) -> list[Case]:
         ("invalid", _sample(lambda s: s.expect == "INVALID"), f"INVALID ({Reason.TOTAL_MISMATCH.value})",
          judge_invalid),
     )
+    # Stamped now: the feedback processor's order-to-delivery latency metric measures from it.
+    stamp = iso(now())
     cases = []
     for name, sample, expected, judge_fn in chosen:
-        order = {**sample.order, "orderId": prefix + name,
+        order = {**sample.order, "orderId": prefix + name, "timestamp": stamp,
                  "metadata": {**sample.order.get("metadata", {}), "channel": "smoke"}}
         case = Case(name, replace(sample, order=order), expected, judge_fn)
         # Never a real mailbox: a smoke run on prod must not mail anybody.
