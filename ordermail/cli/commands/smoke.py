@@ -31,6 +31,8 @@ from ordermail.cli.output import console, err_console, event_details, print_json
 from ordermail.cli.timeutil import iso, now
 from tasks import names
 
+from .publish import publish_orders
+
 # SES publishes simulator feedback within seconds, occasionally a minute or more (complaints last).
 DEFAULT_TIMEOUT: Final = 300.0
 POLL_SECONDS_AWS: Final = 2.0
@@ -244,8 +246,6 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 def _publish(ctx: AwsContext, cases: list[Case]) -> dict[str, str]:
     """Publish each case once; returns the error per order id that could not be published."""
-    from .publish import publish_orders
-
     _, failed = publish_orders(ctx, [_as_order(case) for case in cases])
     return {str(row["orderId"]): str(row["error"]) for row in failed}
 
@@ -273,7 +273,8 @@ def check(ctx: AwsContext, cases: list[Case], timeout: float) -> dict[str, Verdi
         for case in list(again):
             if views.get(case.order_id, {}).get("status") not in _IN_FLIGHT:
                 for _ in range(case.publish_times - 1):
-                    not_published.update(_publish(ctx, [case]))
+                    for order_id, error in _publish(ctx, [case]).items():
+                        not_published[order_id] = f"second copy: {error}"
                 again.remove(case)
         for case in cases:
             if case.order_id in not_published:
