@@ -126,7 +126,7 @@ def test_every_skipped_checkov_check_has_its_reason() -> None:
     assert skipped and all(re.fullmatch(r"CKV2?_AWS_\d+", s) for s in skipped), skipped
 
 
-def test_checkov_finds_what_the_project_fixed(dev: Synth, tmp_path: Path) -> None:
+def test_checkov_reports_an_unencrypted_queue(dev: Synth, tmp_path: Path) -> None:
     # The scan can fail: a queue stripped of its KMS key is reported (CKV_AWS_27, not skipped).
     template = json.loads(dev.template_path.read_text())
     queues = resources(template, "AWS::SQS::Queue")
