@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""CDK entry point: `python3 app.py` (writes to $CDK_OUTDIR or ./cdk.out) or `npx aws-cdk@2 synth`.
+"""CDK entry point: `python3 app.py` (writes to $CDK_OUTDIR or ./cdk.out) or `npx cdk synth`.
 
 Parameters come from CDK context (cdk.json defaults, `-c key=value` overrides), e.g.
-    npx aws-cdk@2 deploy -c env=prod -c domain=shop.example -c fromAddress=orders@shop.example
+    npx cdk deploy -c env=prod -c domain=shop.example -c fromAddress=orders@shop.example
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Builds the CDK app: cdk.json context (+ overrides) → validated config → `OrderMailStack` + cdk-nag.
 
-`app.py`, the tests and `npx aws-cdk@2 synth` all go through `build_app`, so they synthesize the
+`app.py`, the tests and `npx cdk synth` all go through `build_app`, so they synthesize the
 same thing. No AWS calls: the stack is env-agnostic and does no lookups.
 """
 

@@ -36,6 +36,9 @@ class OrderMailStack(Stack):
             scope,
             construct_id,
             description=f"{names.SERVICE_NAME} ({config.env}): order-confirmation e-mail with delivery ledger",
+            # Stack-level tags too (the CLI tags the CloudFormation stack with them); with the
+            # explicitStackTags flag, Tags.of(self) below no longer does that.
+            tags={names.COST_ALLOCATION_TAG: names.SERVICE_NAME, "Environment": config.env},
             **kwargs,
         )
         self.config = config

@@ -14,7 +14,7 @@ from workflow.context import ContextError, load_config_from_mapping
 
 def test_cdk_json_runs_app_py_and_holds_the_context_defaults() -> None:
     cdk_json = json.loads(CDK_JSON.read_text())
-    assert cdk_json["app"] == "python3 app.py"
+    assert cdk_json["app"] == "python3 bin/cdk-app"  # runs app.py with the venv's interpreter
     context = cdk_json["context"]
     assert {key: context[key] for key in names.CONTEXT_DEFAULTS} == names.CONTEXT_DEFAULTS
 
