@@ -49,8 +49,11 @@ checkov-lock:  ## re-pin checkov: a fresh venv with the newest, frozen into requ
 demo: install  ## run the whole pipeline offline on the embedded runtime
 	$(TEST_ENV) $(BIN)/ordermail demo
 
+# One pytest worker per core (pytest-xdist): every test is independent of the others' order and
+# process; the runtimes listen on free loopback ports, the synth cache is written atomically.
+TEST_WORKERS ?= auto
 test: install gates  ## the whole suite: unit, infra (synth, cdk-nag, cfn-lint, checkov, asl-validator), integration (ASL on moto), e2e
-	$(TEST_ENV) ORDERMAIL_REQUIRE_GATES=1 $(BIN)/pytest
+	$(TEST_ENV) ORDERMAIL_REQUIRE_GATES=1 $(BIN)/pytest -n $(TEST_WORKERS)
 
 unit: install
 	$(TEST_ENV) $(BIN)/pytest tests/unit
