@@ -386,6 +386,9 @@ def _options(config: BenchConfig, outbox: Path, *, fast: bool, instruments: bool
         pipe_workers=config.pipe_workers,
         fast=fast,
         iam=fast,  # the stock-moto baseline is moto as shipped: no IAM enforcement
+        # An account with production access (14 mails/s, 50,000 a day, on the runtime's clock): these
+        # runs measure the pipeline under injected faults, not the sandbox's 1 mail/s.
+        ses_production_access=True,
         faults=config.faults(seed_offset),
         keep_history=instruments,
         meter_capacity=instruments,

@@ -55,6 +55,11 @@ class RuntimeOptions:
     faults: Faults = field(default_factory=Faults)
     ses_sandbox: bool | None = None  # None: the context default (true outside prod)
     max_receive_count: int | None = None  # None: names.CONTEXT_DEFAULTS
+    # The SES account (quotas.py): None takes AWS's figures for a sandbox account outside prod
+    # (1 mail/s, 200 per 24 h, verified recipients only) and for production access in prod (14/s, 50,000).
+    ses_max_send_rate: float | None = None
+    ses_daily_quota: int | None = None
+    ses_production_access: bool | None = None
     # IAM enforcement (iam/enforce.py) from the synthesized template; off only for the stock-moto
     # benchmark baseline. `iam_template` (a path or dict) replaces the synthesized one (mutation tests).
     iam: bool = True
@@ -65,6 +70,10 @@ class RuntimeOptions:
             raise ValueError(f"env must be one of {names.ENVIRONMENTS}, got {self.env!r}")
         if not 0 < self.time_scale <= 1:
             raise ValueError(f"time_scale must be in (0, 1], got {self.time_scale}")
+        if self.ses_max_send_rate is not None and self.ses_max_send_rate <= 0:
+            raise ValueError(f"ses_max_send_rate must be positive, got {self.ses_max_send_rate}")
+        if self.ses_daily_quota is not None and self.ses_daily_quota < 0:
+            raise ValueError(f"ses_daily_quota must be zero or more, got {self.ses_daily_quota}")
         if self.pipe_workers < 1:
             raise ValueError("pipe_workers must be at least 1")
 

@@ -8,7 +8,8 @@ policy then moves it to the DLQ after `maxReceiveCount` receives, as on AWS.
 
 Under IAM enforcement the poller acts as the Pipe's role: its receive and delete are evaluated by
 the runtime's request seam, and StartSyncExecution (not a moto API) is evaluated here. A denied
-start leaves the message in the queue, as a Pipe whose target invocation fails does.
+start leaves the message in the queue, as a Pipe whose target invocation fails does; so does a
+start Step Functions refuses (an input over its 256 KB quota, quotas.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from moto.stepfunctions.parser.api import ExecutionStatus
 from moto.stepfunctions.parser.backend.execution import SyncExecution
 
 from .iam.enforce import acting_as
+from .quotas import ExecutionInputTooLarge
 
 if TYPE_CHECKING:
     from .iam.enforce import Enforcer
@@ -153,6 +155,8 @@ class PipePoller:
         self._state_machine_arn = state_machine_arn
         self.denied_starts = 0
         self.last_denial = ""
+        self.refused_starts = 0  # inputs over Step Functions' 256 KB
+        self.last_refusal = ""
 
     @property
     def in_flight(self) -> int:
@@ -221,7 +225,12 @@ class PipePoller:
         record = to_pipe_record(message, queue_arn=self._queue_arn, region=self._region)
         started = time.time()
         clock = time.perf_counter()
-        arn, status, error, cause, history = self._runner.run(json.dumps([record]))
+        try:
+            arn, status, error, cause, history = self._runner.run(json.dumps([record]))
+        except ExecutionInputTooLarge as refused:  # Step Functions refuses the start (quotas.py)
+            self.refused_starts += 1
+            self.last_refusal = refused.message
+            return  # as a failed target invocation: the message is redelivered, then dead-lettered
         result = ExecutionResult(
             execution_arn=arn,
             status=status,

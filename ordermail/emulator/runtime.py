@@ -29,7 +29,7 @@ from moto.server import ThreadedMotoServer
 
 from tasks import names
 
-from . import hooks, memory, shapes
+from . import hooks, memory, quotas, shapes
 from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier
 from .iam import enforce as iam_enforce
 from .options import RuntimeOptions
@@ -111,6 +111,13 @@ class LocalRuntime:
         self.started = False
         self.listener_errors = 0
         self.iam: iam_enforce.Enforcer | None = None
+        options = self.options
+        self.ses_quota = quotas.SesSendQuota(
+            quotas.SesAccount.for_env(options.env, max_send_rate=options.ses_max_send_rate,
+                                      daily_quota=options.ses_daily_quota,
+                                      production_access=options.ses_production_access),
+            time_scale=options.time_scale,
+        )
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -386,6 +393,10 @@ class LocalRuntime:
             script=self.faults,
             on_async_error=self._on_async_error,
         )
+        # Inside the capture: an injected fault never spends the SES quota (quotas.py).
+        quotas.install_ses(self._patches, self.ses_quota)
+        quotas.install_sns(self._patches)
+        quotas.install_step_functions(self._patches, time_scale=options.time_scale)
         hooks.install_ses_capture(
             self._patches, faults=options.faults, rng=self._rng, on_sent=self._on_sent, script=self.faults
         )

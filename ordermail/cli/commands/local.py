@@ -34,6 +34,14 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, dest=f"fault_{fault}", type=float, default=0.0, metavar="P",
                             help=f"inject faults: probability 0..1 ({fault.replace('_', ' ')})")
     parser.add_argument("--fault-seed", type=int, default=None, metavar="N", help="make injected faults repeatable")
+    parser.add_argument("--ses-max-send-rate", type=float, default=None, metavar="R",
+                        help="the SES account's maximum send rate, mails per second of the runtime's clock "
+                             "(R / time-scale per real second); default 1 outside prod (the SES sandbox), 14 in prod")
+    parser.add_argument("--ses-daily-quota", type=int, default=None, metavar="Q",
+                        help="mails per rolling 24 hours of the runtime's clock (86400 x time-scale real seconds); "
+                             "default 200 outside prod (the SES sandbox), 50000 in prod")
+    parser.add_argument("--ses-production-access", action=argparse.BooleanOptionalAction, default=None,
+                        help="the SES account is out of the sandbox (any recipient); default: only in prod")
     parser.add_argument("--iam-template", type=Path, default=None, metavar="FILE",
                         help="enforce IAM from this CloudFormation template instead of the synthesized one")
 
@@ -61,6 +69,9 @@ def runtime_options(args: argparse.Namespace, *, port: int | None, host: str = "
         extra["time_scale"] = args.time_scale
     if args.max_receive_count is not None:
         extra["max_receive_count"] = args.max_receive_count
+    for name in ("ses_max_send_rate", "ses_daily_quota", "ses_production_access"):
+        if getattr(args, name, None) is not None:
+            extra[name] = getattr(args, name)
     if getattr(args, "iam_template", None) is not None:
         extra["iam_template"] = args.iam_template
     try:
