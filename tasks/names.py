@@ -89,6 +89,15 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
 }
 ENVIRONMENTS: Final = ("dev", "test", "prod")
 
+# Each function's timeout (seconds) and memory (MB): the CDK app sets them, the local runtime
+# creates its functions with them (its Lambda context reports the same remaining time).
+FUNCTION_LIMITS: Final[dict[str, tuple[int, int]]] = {
+    "validate_function": (10, 256),
+    "render_function": (15, 512),  # Jinja2 compiles the templates on a cold start
+    "feedback_function": (30, 256),
+    "status_api_function": (10, 256),
+}
+
 
 def resource_names(env: str) -> dict[str, str]:
     """Physical names for the resources the local runtime creates and the CDK app names."""

@@ -18,7 +18,7 @@ from constructs import Construct
 from tasks import names
 from workflow.context import OrderMailConfig
 from workflow.encryption import EncryptionKey
-from workflow.functions import TaskFunction, TaskPackage
+from workflow.functions import TaskFunction, TaskPackage, function_limits
 from workflow.ledger import Ledger
 
 
@@ -56,7 +56,7 @@ class FeedbackProcessor(Construct):
             function_name=resource_names["feedback_function"],
             handler="tasks.feedback.handler",
             description="Apply SES events to the ledger (order-independent, duplicate-safe)",
-            timeout=Duration.seconds(30),
+            **function_limits("feedback_function"),
             environment=config.function_environment("feedback_function", ledger_table=ledger.table.table_name),
             dead_letter_queue=self.dead_letter_queue,
             # SNS invokes it for every SES event: active tracing would start (and bill) a trace

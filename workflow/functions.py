@@ -8,6 +8,7 @@ role that starts with nothing but write access to that log group (no AWS managed
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -86,6 +87,12 @@ class TaskPackage(Construct):
         )
 
 
+def function_limits(function: str) -> dict[str, Any]:
+    """`timeout` and `memory_size` for a TaskFunction, from tasks/names.py (the local runtime reads them too)."""
+    timeout_seconds, memory_mb = names.FUNCTION_LIMITS[function]
+    return {"timeout": Duration.seconds(timeout_seconds), "memory_size": memory_mb}
+
+
 class TaskFunction(Construct):
     """One handler of `tasks/` as a Lambda function; exposes `function`, `role`, `log_group`."""
 
@@ -101,7 +108,7 @@ class TaskFunction(Construct):
         description: str,
         environment: Mapping[str, str],
         timeout: Duration,
-        memory_size: int = 256,
+        memory_size: int,
         dead_letter_queue: sqs.IQueue | None = None,
         tracing: lambda_.Tracing = lambda_.Tracing.ACTIVE,
     ) -> None:

@@ -12,7 +12,6 @@ import re
 from pathlib import Path
 from typing import Final
 
-from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_stepfunctions as sfn
@@ -22,7 +21,7 @@ from constructs import Construct
 from tasks import names
 from workflow.context import OrderMailConfig
 from workflow.email import EmailSending
-from workflow.functions import TaskFunction, TaskPackage, log_group
+from workflow.functions import TaskFunction, TaskPackage, function_limits, log_group
 from workflow.nag import XRAY_REASON, acknowledge
 
 ASL_PATH: Final = Path(__file__).resolve().parent.parent / "asl" / "order_email.asl.json"
@@ -58,7 +57,7 @@ class OrderWorkflow(Construct):
             function_name=resource_names["validate_function"],
             handler="tasks.validate.handler",
             description="Parse the SQS record, validate the order, compute hash, lease and tags",
-            timeout=Duration.seconds(10),
+            **function_limits("validate_function"),
             environment=config.function_environment("validate_function", ledger_table=table.table_name),
         )
         self.render = TaskFunction(
@@ -69,8 +68,7 @@ class OrderWorkflow(Construct):
             function_name=resource_names["render_function"],
             handler="tasks.render.handler",
             description="Render subject, HTML and text of the confirmation mail",
-            timeout=Duration.seconds(15),
-            memory_size=512,  # Jinja2 template compile on cold start
+            **function_limits("render_function"),
             environment=config.function_environment("render_function", ledger_table=table.table_name),
         )
 

@@ -9,14 +9,13 @@ access logs in one place. The function may only read the table and its indexes.
 
 from __future__ import annotations
 
-from aws_cdk import Duration
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from tasks import names
 from workflow.context import OrderMailConfig
-from workflow.functions import TaskFunction, TaskPackage, log_group
+from workflow.functions import TaskFunction, TaskPackage, function_limits, log_group
 from workflow.ledger import Ledger
 from workflow.nag import acknowledge
 
@@ -48,7 +47,7 @@ class StatusApi(Construct):
             function_name=names.resource_names(config.env)["status_api_function"],
             handler="tasks.status_api.handler",
             description="Read-only ledger view for operators",
-            timeout=Duration.seconds(10),
+            **function_limits("status_api_function"),
             environment=config.function_environment("status_api_function", ledger_table=ledger.table.table_name),
         )
         # Exactly what tasks/status_api.py calls: GetItem (one order) and BatchGetItem (the orders a

@@ -343,7 +343,7 @@ def held_memory_mb(runtime: Any, sample: int = 300) -> dict[str, float]:
     measurement itself does not raise the process's memory high-water mark."""
     import random
 
-    from ordermail.emulator.memory import CompactItems
+    from ordermail.emulator.compact_items import CompactItems
 
     from .invariants import ledger_table
 

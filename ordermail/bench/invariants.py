@@ -43,7 +43,7 @@ def ledger_items(runtime: Any) -> dict[str, dict[str, Any]]:
 
 def ledger_table(runtime: Any) -> Any:
     """The runtime's ledger as moto holds it (a `Table`; in fast mode its `items` is a
-    memory.CompactItems), for reads that must not go through the API."""
+    compact_items.CompactItems), for reads that must not go through the API."""
     from moto.dynamodb.models import dynamodb_backends
 
     from ordermail.emulator.provision import ACCOUNT_ID
@@ -53,7 +53,7 @@ def ledger_table(runtime: Any) -> Any:
 
 def ledger_statuses(runtime: Any) -> dict[str, str]:
     """orderId → status, read straight from the runtime's table (a cheap poll while settling)."""
-    from ordermail.emulator.memory import CompactItems
+    from ordermail.emulator.compact_items import CompactItems
 
     table = ledger_table(runtime)
     if isinstance(table.items, CompactItems):  # fast mode: without decoding every item once a second
@@ -69,10 +69,10 @@ def item_sizes(runtime: Any, keys: list[str]) -> list[int]:
     """DynamoDB item sizes (bytes, moto's measure) of these ledger items, as they are now."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
-    from ordermail.emulator.memory import CompactItems
+    from ordermail.emulator.compact_items import CompactItems
 
     table = ledger_table(runtime)
-    # Read-only: in fast mode, decoded copies that do not stay in memory (memory.CompactItems).
+    # Read-only: in fast mode, decoded copies that do not stay in memory (compact_items.CompactItems).
     get = table.items.read if isinstance(table.items, CompactItems) else table.items.get
     sizes = []
     for key in keys:

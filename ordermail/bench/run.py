@@ -23,8 +23,9 @@ from typing import Any, Final
 
 import psutil
 
+from ordermail.bench.meters import ApiCounter, CapacityMeter
 from ordermail.emulator import LocalRuntime, RuntimeOptions
-from ordermail.emulator.hooks import SesRejected
+from ordermail.emulator.seams.faults import SesRejected
 from tasks import names
 
 from . import invariants
@@ -110,9 +111,9 @@ def _snapshot(runtime: LocalRuntime, capture: LogCapture | None) -> Snapshot:
     return Snapshot(
         perf=time.perf_counter(),
         cpu=time.process_time(),
-        api=runtime.api_calls.snapshot(),
-        api_cpu=runtime.api_calls.cpu_snapshot(),
-        capacity=runtime.capacity.snapshot(),
+        api=runtime.instrument(ApiCounter).snapshot(),
+        api_cpu=runtime.instrument(ApiCounter).cpu_snapshot(),
+        capacity=_capacity(runtime),
         executions=len(stats.executions),
         invocations=len(stats.invocations),
         sent=len(stats.sent),
@@ -120,6 +121,13 @@ def _snapshot(runtime: LocalRuntime, capture: LogCapture | None) -> Snapshot:
         log_lines=lines,
         log_bytes=size,
     )
+
+
+def _capacity(runtime: LocalRuntime) -> dict[str, Any]:
+    try:
+        return runtime.instrument(CapacityMeter).snapshot()
+    except LookupError:  # a run without the meter reports no capacity
+        return CapacityMeter().snapshot()
 
 
 class Publisher:
@@ -391,7 +399,9 @@ def _options(config: BenchConfig, outbox: Path, *, fast: bool, instruments: bool
         ses_production_access=True,
         faults=config.faults(seed_offset),
         keep_history=instruments,
-        meter_capacity=instruments,
+        # The request counter always (every run reports requests per mail); the capacity meter
+        # only where the report reads it.
+        instruments=(ApiCounter(), CapacityMeter()) if instruments else (ApiCounter(),),
     )
 
 

@@ -1,6 +1,6 @@
 """The embedded local runtime: the real ASL, handlers and templates on moto, offline.
 
-See `runtime.LocalRuntime`; every change made to moto is in `hooks.py`.
+See `runtime.LocalRuntime`; every change made to moto is a named seam (`seams/` lists them all).
 """
 
 from .options import Faults, RuntimeOptions

@@ -48,10 +48,11 @@ class RuntimeOptions:
     # boto3 clients per task, async executions polled, nothing pruned): the benchmark's baseline.
     fast: bool = True
     # The benchmark's instruments, off by default: hand each execution's event history to the
-    # runtime's execution listeners (state transitions, Express log volume), and meter the
-    # DynamoDB capacity units every request would consume on AWS (hooks.CapacityMeter).
+    # runtime's execution listeners (state transitions, Express log volume), and objects with an
+    # `install(patches)` installed innermost at start (ordermail/bench/meters.py: the request
+    # counter, the DynamoDB capacity meter); `LocalRuntime.instrument(kind)` finds one.
     keep_history: bool = False
-    meter_capacity: bool = False
+    instruments: tuple[Any, ...] = ()
     faults: Faults = field(default_factory=Faults)
     ses_sandbox: bool | None = None  # None: the context default (true outside prod)
     max_receive_count: int | None = None  # None: names.CONTEXT_DEFAULTS

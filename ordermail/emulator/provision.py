@@ -101,7 +101,7 @@ def function_environments(settings: Settings, ledger_table: str) -> dict[str, di
 
 
 def _placeholder_zip() -> bytes:
-    # moto wants a code package; the handlers run in-process from this checkout (hooks.py).
+    # moto wants a code package; the handlers run in-process from this checkout (seams/lambda_.py).
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("README.txt", "ordermail handlers run in-process from the tasks/ package.")
@@ -186,7 +186,7 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
         },
     )
 
-    # Lambda functions (run in-process by hooks.install_inprocess_lambda).
+    # Lambda functions (run in-process by seams/lambda_.py).
     lambda_role = _role(iam, f"{names.SERVICE_NAME}-{settings.env}-lambda", "lambda.amazonaws.com")
     environments = function_environments(settings, resource["ledger_table"])
     function_arns: dict[str, str] = {}
@@ -198,8 +198,8 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
             Role=lambda_role,
             Handler=handler,
             Code={"ZipFile": _placeholder_zip()},
-            Timeout=30,
-            MemorySize=256,
+            Timeout=names.FUNCTION_LIMITS[key][0],  # as the CDK app sets them
+            MemorySize=names.FUNCTION_LIMITS[key][1],
             Environment={"Variables": environments[key]},
         )["FunctionArn"]
     sns.subscribe(TopicArn=ses_events_topic, Protocol="lambda", Endpoint=function_arns["feedback_function"])

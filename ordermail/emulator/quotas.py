@@ -49,10 +49,10 @@ from moto.stepfunctions.parser.models import stepfunctions_parser_backends
 from tasks import names
 
 if TYPE_CHECKING:
-    from .hooks import Patches
+    from .seams import Patches
 
 STATES_PAYLOAD_BYTES = 256 * 1024
-EXPRESS_MAX_SECONDS = 300.0
+EXPRESS_MAX_SECONDS = float(names.EXPRESS_MAX_SECONDS)
 SNS_MESSAGE_BYTES = 256 * 1024
 DAY_SECONDS = 86_400.0
 
@@ -219,7 +219,7 @@ def install_ses(patches: Patches, quota: SesSendQuota) -> None:
         return json.dumps(quota.account_json())
 
     patches.replace(SESV2Response, "send_email", send_email)
-    patches.replace(SESV2Response, "get_account", get_account)
+    patches.add(SESV2Response, "get_account", get_account)
     patches.replace(sesv2_urls, "url_paths", {**sesv2_urls.url_paths, "{0}/v2/email/account$": SESV2Response.dispatch})
 
 

@@ -11,15 +11,12 @@ CLI, any SDK) reach the same backends at `runtime.endpoint_url`.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import socket
-import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -29,15 +26,20 @@ from moto.server import ThreadedMotoServer
 
 from tasks import names
 
-from . import hooks, memory, quotas, shapes
+from . import memory, quotas
 from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier
 from .iam import enforce as iam_enforce
 from .options import RuntimeOptions
 from .outbox import Outbox, order_id_of
 from .pipe import ExecutionResult, ExecutionRunner, PipePoller
 from .provision import ACCOUNT_ID, Provisioned, Settings, provision, register_outputs_stack
+from .reports import InvocationRecord, RuntimeReports, RuntimeStats, SentMail
+from .seams import Patches
+from .seams.faults import FaultScript
+from .seams.lambda_ import Invocation
 from .ses_events import EventPublisher, events_for
 from .status_api import StatusApiServer
+from .wiring import install_seams
 
 _FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -54,47 +56,18 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-@dataclass(slots=True)  # one per mail, kept for the runtime's life: no per-instance __dict__
-class SentMail:
-    message_id: str
-    order_id: str | None
-    recipients: list[str]
-    subject: str
-    at: float
-
-
-@dataclass(slots=True)
-class InvocationRecord:
-    """A `hooks.Invocation` as the runtime keeps it (one per Lambda invocation): the same fields, no __dict__."""
-
-    function_name: str
-    started: float
-    seconds: float
-    errored: bool
-    cpu_seconds: float = 0.0
-
-
-@dataclass
-class RuntimeStats:
-    executions: list[ExecutionResult] = field(default_factory=list)
-    invocations: list[InvocationRecord] = field(default_factory=list)
-    sent: list[SentMail] = field(default_factory=list)
-
-
-class LocalRuntime:
+class LocalRuntime(RuntimeReports):
     def __init__(self, options: RuntimeOptions | None = None) -> None:
         self.options = options or RuntimeOptions()
         self.port = self.options.port or free_port(self.options.host)
         self.endpoint_url = f"http://{self.options.host}:{self.port}"
         self.region = "us-east-1"
-        self.api_calls = hooks.ApiCounter()
-        self.capacity = hooks.CapacityMeter()  # filled only with options.meter_capacity
         self._execution_listeners: list[Callable[[ExecutionResult], None]] = []
         self._ses_events_sns: Any = None
         self.stats_data = RuntimeStats()
         self._stats_lock = threading.Lock()
-        self._patches = hooks.Patches()
-        self.faults = hooks.FaultScript()
+        self._patches = Patches()
+        self.faults = FaultScript()
         self._rng = random.Random(self.options.faults.seed)
         self._mock: Any = None
         self._server: ThreadedMotoServer | None = None
@@ -159,7 +132,7 @@ class LocalRuntime:
         config: DefaultConfig = {"stepfunctions": {"execute_state_machine": True}}
         self._mock = mock_aws(config=config)
         self._mock.start()
-        self._install_hooks()
+        install_seams(self)
         self._server = ThreadedMotoServer(ip_address=options.host, port=self.port, verbose=False)
         self._server.start()
 
@@ -178,8 +151,7 @@ class LocalRuntime:
         merged: dict[str, str] = {}
         for variables in self.provisioned.function_env.values():
             merged.update(variables)
-        self._set_env(merged)
-        _reset_handler_settings()
+        self._set_env(merged)  # the handlers' settings cache is keyed by this environment
 
         self._publisher = EventPublisher(self._publish_ses_event, delay_seconds=options.scaled(options.ses_event_delay_seconds))
         self._publisher.start()
@@ -303,7 +275,7 @@ class LocalRuntime:
         return False
 
     def inject(self, target: str, *errors: Exception) -> None:
-        """Raise these errors on the next calls of `target` (ses, dynamodb, lambda); see hooks.FaultScript."""
+        """Raise these errors on the next calls of `target` (ses, dynamodb, lambda); see seams.faults.FaultScript."""
         self.faults.add(target, *errors)
 
     def add_execution_listener(self, listener: Callable[[ExecutionResult], None]) -> None:
@@ -323,54 +295,6 @@ class LocalRuntime:
         with self._stats_lock:
             return list(self.stats_data.executions)
 
-    def stats(self) -> dict[str, Any]:
-        with self._stats_lock:
-            executions = list(self.stats_data.executions)
-            invocations = list(self.stats_data.invocations)
-            sent = len(self.stats_data.sent)
-        latencies = [r.started * 1000 + r.seconds * 1000 - r.sent_timestamp_ms for r in executions
-                     if r.status == "SUCCEEDED" and r.sent_timestamp_ms]
-        by_function: dict[str, list[float]] = {}
-        for invocation in invocations:
-            by_function.setdefault(invocation.function_name, []).append(invocation.seconds * 1000)
-        return {
-            "executions": {
-                "total": len(executions),
-                "succeeded": sum(1 for r in executions if r.status == "SUCCEEDED"),
-                "failed": sum(1 for r in executions if r.status != "SUCCEEDED"),
-            },
-            "mails_sent": sent,
-            "ses_events_published": self._publisher.published if self._publisher else 0,
-            "ses_events_unpublished": self._publisher.failed if self._publisher else 0,
-            # SNS-triggered (asynchronous) invocations that failed: retried, recovered, dead-lettered
-            "async_retries": ({"retried": self._async.retried, "recovered": self._async.recovered,
-                               "dead_lettered": self._async.dead_lettered} if self._async else {}),
-            "execution_ms": _percentiles([r.seconds * 1000 for r in executions]),
-            "publish_to_end_ms": _percentiles(latencies),
-            "lambda_ms": {name: _percentiles(values) for name, values in sorted(by_function.items())},
-            "api_calls": self.api_calls.snapshot(),
-        }
-
-    def feedback_delivery(self) -> dict[str, int]:
-        """SES events published, given up on, and the feedback function's async retries so far."""
-        publisher, retrier = self._publisher, self._async
-        return {
-            "ses_events_published": publisher.published if publisher else 0,
-            "ses_events_unpublished": publisher.failed if publisher else 0,
-            "async_retried": retrier.retried if retrier else 0,
-            "async_recovered": retrier.recovered if retrier else 0,
-            "async_dead_lettered": retrier.dead_lettered if retrier else 0,
-        }
-
-    def memory_returned(self) -> dict[str, float]:
-        """How often the idle trimmer returned freed heap memory to the OS (memory.IdleTrimmer),
-        how many bytes of RSS that gave back, and the seconds spent doing it."""
-        trimmer = self._trimmer
-        if trimmer is None:
-            return {"trims": 0, "released_bytes": 0, "seconds": 0.0}
-        return {"trims": trimmer.trims, "released_bytes": trimmer.released_bytes,
-                "seconds": round(trimmer.trim_seconds, 4)}
-
     # --- internals --------------------------------------------------------------------------------
 
     def _activity(self) -> int:
@@ -379,54 +303,6 @@ class LocalRuntime:
         publisher = self._publisher
         return (len(stats.executions) + len(stats.invocations) + len(stats.sent)
                 + (publisher.published + publisher.failed if publisher else 0))
-
-    def _install_hooks(self) -> None:
-        options = self.options
-        resource = self.names
-        hooks.install_api_counter(self._patches, self.api_calls)
-        hooks.install_inprocess_lambda(
-            self._patches,
-            faults=options.faults,
-            rng=self._rng,
-            fault_functions=frozenset({resource["validate_function"], resource["render_function"]}),
-            on_invocation=self._on_invocation,
-            script=self.faults,
-            on_async_error=self._on_async_error,
-        )
-        # Inside the capture: an injected fault never spends the SES quota (quotas.py).
-        quotas.install_ses(self._patches, self.ses_quota)
-        quotas.install_sns(self._patches)
-        quotas.install_step_functions(self._patches, time_scale=options.time_scale)
-        hooks.install_ses_capture(
-            self._patches, faults=options.faults, rng=self._rng, on_sent=self._on_sent, script=self.faults
-        )
-        hooks.install_sfn_error_names(self._patches)
-        shapes.install(self._patches)  # request shapes checked as AWS checks them (shapes.py)
-        hooks.install_powertools_locks(self._patches)
-        hooks.install_aws_timestamps(self._patches)
-        hooks.install_time_scale(self._patches, options.time_scale)
-        # Fast mode keeps the ledger's items compressed at rest (memory.py); each write's items are
-        # encoded again inside the write lock.
-        compact = memory.install_compact_items(self._patches) if options.fast else None
-        hooks.install_ddb_atomic_writes(self._patches, after_write=compact)  # innermost: wraps moto's own write only
-        if options.meter_capacity:
-            hooks.install_ddb_capacity_meter(self._patches, self.capacity)  # before the faults: throttles are free
-        hooks.install_ddb_faults(self._patches, faults=options.faults, rng=self._rng, script=self.faults)
-        logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        if options.fast:
-            memory.install_no_retain(self._patches)
-            memory.install_interning(self._patches)
-            hooks.install_sfn_caches(self._patches)
-            hooks.install_quiet_interpreter_logs(self._patches)
-            hooks.install_sqs_fast_paths(self._patches)
-        queue_arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{resource['orders_queue']}"
-        hooks.install_sns_duplicates(self._patches, faults=options.faults, rng=self._rng, queue_arns={queue_arn})
-        if options.iam:  # last: its seams wrap the hooks above
-            self.iam = iam_enforce.install_for_runtime(
-                self._patches, env=options.env, region=self.region, account=ACCOUNT_ID,
-                endpoint_netlocs={f"{options.host}:{self.port}", f"localhost:{self.port}"}, template=options.iam_template,
-            )
 
     def _on_sent(self, message_id: str, request: dict[str, Any]) -> None:
         self.outbox.save(message_id, request)
@@ -476,7 +352,7 @@ class LocalRuntime:
                 },
             )
 
-    def _on_invocation(self, invocation: hooks.Invocation) -> None:
+    def _on_invocation(self, invocation: Invocation) -> None:
         record = InvocationRecord(invocation.function_name, invocation.started, invocation.seconds,
                                   invocation.errored, invocation.cpu_seconds)
         with self._stats_lock:
@@ -491,8 +367,6 @@ class LocalRuntime:
         result.history = None
         with self._stats_lock:
             self.stats_data.executions.append(result)
-        if self.options.fast:
-            _prune_moto_leftovers(self.region)
 
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -513,62 +387,3 @@ def _invoke_again(function: Any, event: Any) -> tuple[str, bool]:
     """One more attempt of an asynchronous invocation, through the in-process Lambda hook."""
     payload, errored, _ = function._invoke_lambda(event=event)
     return str(payload), bool(errored)
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"count": 0}
-    ordered = sorted(values)
-
-    def pick(fraction: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(fraction * len(ordered)))], 2)
-
-    return {"count": len(ordered), "p50": pick(0.5), "p95": pick(0.95), "p99": pick(0.99),
-            "mean": round(statistics.fmean(ordered), 2), "max": round(ordered[-1], 2)}
-
-
-_prune_lock = threading.Lock()
-_prune_counter = [0]
-
-
-def _prune_moto_leftovers(region: str) -> None:
-    """moto never forgets finished interpreter threads, sent mails, published SNS messages (its
-    `sent_notifications` test aid, a copy of every order and SES event) or any model instance it ever
-    created (`instances_tracked`, for its dashboard: every DynamoDB item version — UpdateItem
-    deep-copies the item —, every SQS message copy, every SES mail); over a long run memory grows."""
-    with _prune_lock:
-        _prune_counter[0] += 1
-        if _prune_counter[0] % 50:
-            return
-    from moto.ses.models import ses_backends
-    from moto.stepfunctions.parser.utils import TMP_THREADS
-
-    TMP_THREADS[:] = [thread for thread in TMP_THREADS if thread.is_alive()]
-    backend = ses_backends[ACCOUNT_ID][region]
-    backend.sent_messages.clear()
-    from moto.sns.models import sns_backends
-
-    for topic in list(sns_backends[ACCOUNT_ID][region].topics.values()):
-        topic.sent_notifications.clear()
-    from moto.dynamodb.models.dynamo_type import Item
-    from moto.ses.models import Message as SesMessage
-    from moto.sqs.models import Message as SqsMessage
-
-    for model in (Item, SqsMessage, SesMessage):  # the live ones stay referenced by their backends
-        model.instances_tracked.clear()  # type: ignore[union-attr]
-
-
-def _reset_handler_settings() -> None:
-    """The handlers cache their settings at cold start; a new runtime is a new cold start."""
-    try:
-        from tasks import settings as handler_settings
-    except ImportError:
-        return
-    for name in ("reset_settings", "clear_settings_cache"):
-        reset = getattr(handler_settings, name, None)
-        if callable(reset):
-            reset()
-            return
-    get = getattr(handler_settings, "get_settings", None)
-    if get is not None and hasattr(get, "cache_clear"):
-        get.cache_clear()

@@ -276,7 +276,7 @@ def _runtime_failure(task: Any, env: Any, problems: list[str]) -> FailureEventEx
 
 
 def install(patches: Any) -> None:
-    """Install every seam in SEAMS on `patches` (a hooks.Patches)."""
+    """Install every seam in SEAMS on `patches` (a seams.Patches)."""
     original_validate = vars(StepFunctionsParserBackend)["_validate_definition"]
     validate_function: Callable[[str], None] = getattr(original_validate, "__func__", original_validate)
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ordermail.emulator import LocalRuntime, RuntimeOptions
-from ordermail.emulator.hooks import SesRejected
+from ordermail.emulator.seams.faults import SesRejected
 
 from .conftest import Server, base_env
 

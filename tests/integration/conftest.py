@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
+from ordermail.bench.meters import ApiCounter
 from ordermail.emulator import LocalRuntime, RuntimeOptions
 from tasks import names
 
@@ -71,7 +72,7 @@ class Harness:
         return [entry["type"] for entry in item.get("events", [])]
 
     def send_email_calls(self) -> int:
-        return int(self.runtime.api_calls.snapshot().get("sesv2", {}).get("SendEmail", 0))
+        return int(self.runtime.instrument(ApiCounter).snapshot().get("sesv2", {}).get("SendEmail", 0))
 
     def dlq_bodies(self) -> list[str]:
         response = self.sqs.receive_message(
@@ -117,7 +118,8 @@ def make_order(order_id: str | None = None, *, email: str = "ana.silva@example.c
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     outbox: Path = tmp_path_factory.mktemp("outbox")
-    with LocalRuntime(RuntimeOptions(outbox_dir=outbox, time_scale=0.005, max_receive_count=3)) as rt:
+    with LocalRuntime(RuntimeOptions(outbox_dir=outbox, time_scale=0.005, max_receive_count=3,
+                                     instruments=(ApiCounter(),))) as rt:
         yield rt
 
 

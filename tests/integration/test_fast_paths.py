@@ -21,7 +21,7 @@ from moto import mock_aws
 from moto.dynamodb.parsing import ast_nodes
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
-from ordermail.emulator import fastpaths, hooks
+from ordermail.emulator.seams import Patches, fastpaths
 
 REGION = "us-east-1"
 CLAIM = (
@@ -120,8 +120,8 @@ def _requests() -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _run(install: Callable[[hooks.Patches], None] | None) -> list[Any]:
-    patches = hooks.Patches()
+def _run(install: Callable[[Patches], None] | None) -> list[Any]:
+    patches = Patches()
     results: list[Any] = []
     with mock_aws():
         if install is not None:
@@ -163,7 +163,7 @@ def test_fast_paths_answer_exactly_like_stock_moto() -> None:
 
 def test_cached_parse_is_never_modified_by_validation() -> None:
     stock = _run(None)
-    patches = hooks.Patches()
+    patches = Patches()
     fastpaths.install_fast_paths(patches)
     try:
         first = UpdateExpressionParser.make(CLAIM)
@@ -186,7 +186,7 @@ def _shape(node: Any) -> Any:
 def test_patches_undo_restores_every_fast_path() -> None:
     originals = {name: vars(owner).get(attr) if isinstance(owner, type) else getattr(owner, attr)
                  for name, (owner, attr) in fastpaths.SEAMS.items()}
-    patches = hooks.Patches()
+    patches = Patches()
     fastpaths.install_fast_paths(patches)
     patches.undo()
     for name, (owner, attr) in fastpaths.SEAMS.items():

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ordermail.emulator import LocalRuntime, memory
+from ordermail.emulator import LocalRuntime, compact_items, memory
 
 
 def test_models_still_track_instances_through_the_class_list() -> None:
@@ -94,7 +94,7 @@ def test_interned_items_equal_moto_s_own() -> None:
 
     from moto.dynamodb.models.dynamo_type import DynamoType, Item
 
-    from ordermail.emulator.hooks import Patches
+    from ordermail.emulator.seams import Patches
 
     raw = {
         "orderId": {"S": "order-1"},
@@ -155,8 +155,8 @@ def test_an_encoded_item_decodes_to_an_equal_item() -> None:
     import sys
 
     item = _item(_RICH_ITEM)
-    blob = memory.encode_item(item)
-    again = memory.decode_item(blob)
+    blob = compact_items.encode_item(item)
+    again = compact_items.decode_item(blob)
     assert again is not item
     assert again.to_json() == item.to_json()
     assert again.to_json()["Attributes"]["timeline"] == _RICH_ITEM["timeline"]
@@ -166,7 +166,7 @@ def test_an_encoded_item_decodes_to_an_equal_item() -> None:
     assert vars(again.attrs["status"]).keys() == vars(item.attrs["status"]).keys()
     order = {"items": [{"sku": f"SKU-{n}", "name": "Tasse à café", "quantity": 1, "unitPrice": "12.50"} for n in range(20)]}
     large = _item({**_RICH_ITEM, "request": {"S": json.dumps(order)}})
-    assert len(memory.encode_item(large)) < large.size() / 2  # compressed: the point of the store
+    assert len(compact_items.encode_item(large)) < large.size() / 2  # compressed: the point of the store
     # interned words stay interned through marshal
     assert next(key for key in again.attrs if key == "status") is sys.intern("status")
 
@@ -174,7 +174,7 @@ def test_an_encoded_item_decodes_to_an_equal_item() -> None:
 def test_compact_items_keep_the_one_live_copy_until_the_write_is_over() -> None:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
-    store = memory.CompactItems()
+    store = compact_items.CompactItems()
     key = DynamoType({"S": "order-1"})
     store[key] = _item(_RICH_ITEM)
     assert store.compact() == 1 and store.keys_and_hot()[1] == []
@@ -231,7 +231,7 @@ def test_the_runtime_keeps_the_ledger_compact(runtime: LocalRuntime, harness: An
     from .conftest import make_order
 
     table = ledger_table(runtime)
-    assert isinstance(table.items, memory.CompactItems)
+    assert isinstance(table.items, compact_items.CompactItems)
     order = make_order()
     harness.publish(order)
     harness.settle()

@@ -1,5 +1,6 @@
-"""The runtime patches moto at named seams (ordermail/emulator/hooks.py). An upgrade of the pinned
-moto that moves or renames one must fail here, loudly, before anything subtler breaks."""
+"""The runtime patches moto at named seams (ordermail/emulator/seams/, registry()). An upgrade of the
+pinned moto that moves or renames one must fail here, loudly, before anything subtler breaks; and a
+runtime that patched something the registry does not name fails here too."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 import moto
 import pytest
 
-from ordermail.emulator import hooks
+from ordermail.emulator import seams
+from ordermail.emulator.options import Faults
+from ordermail.emulator.seams import faults, lambda_, stepfunctions
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -18,14 +21,56 @@ def test_moto_is_the_pinned_version() -> None:
     pins = (REPO / "requirements.txt").read_text()
     assert f"=={moto.__version__}" in pins, (
         f"moto {moto.__version__} is installed but requirements.txt pins another version: "
-        "re-check every seam in ordermail/emulator/hooks.py before upgrading"
+        "re-check every seam in ordermail/emulator/seams/ (registry()) before upgrading"
     )
 
 
-@pytest.mark.parametrize("seam", sorted(hooks.SEAMS))
+REGISTRY = seams.registry()
+INSTANCE_SEAMS = {"ses_sent_messages"}  # an attribute each backend instance sets in __init__
+
+
+@pytest.mark.parametrize("seam", sorted(set(REGISTRY) - seams.ADDED - INSTANCE_SEAMS))
 def test_each_seam_exists(seam: str) -> None:
-    owner, attribute = hooks.SEAMS[seam]
+    owner, attribute = REGISTRY[seam]
     assert hasattr(owner, attribute), f"moto seam {seam!r} ({owner}.{attribute}) is gone"
+
+
+@pytest.mark.parametrize("seam", sorted(seams.ADDED))
+def test_each_added_attribute_is_still_missing_from_moto(seam: str) -> None:
+    owner, attribute = REGISTRY[seam]
+    assert not hasattr(owner, attribute), f"moto has {seam!r} now: replace it instead of adding it"
+
+
+def test_patches_refuse_a_missing_attribute_and_an_existing_one_to_add() -> None:
+    from moto.sesv2.responses import SESV2Response
+
+    patches = seams.Patches()
+    with pytest.raises(seams.SeamMissing, match="no_such_method does not exist"):
+        patches.replace(SESV2Response, "no_such_method", lambda self: None)
+    with pytest.raises(seams.SeamMissing, match="exists now"):
+        patches.add(SESV2Response, "send_email", lambda self: None)
+    assert patches.applied == []
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_started_runtime_patches_only_registered_seams(fast: bool, tmp_path: Path) -> None:
+    from moto.ses.models import SESBackend
+
+    from ordermail.bench.meters import ApiCounter, CapacityMeter
+    from ordermail.emulator import LocalRuntime, RuntimeOptions
+
+    registered = {(id(owner), attribute) for owner, attribute in REGISTRY.values()}
+    options = RuntimeOptions(outbox_dir=tmp_path, fast=fast, instruments=(ApiCounter(), CapacityMeter()),
+                             faults=Faults(sns_duplicate_rate=0.1))
+    with LocalRuntime(options) as runtime:
+        applied = list(runtime._patches.applied)
+    assert applied, "the runtime patched nothing: the check below would prove nothing"
+    unregistered = [
+        f"{seams.owner_name(owner)}.{attribute}" for owner, attribute in applied
+        if (id(owner), attribute) not in registered
+        and not (isinstance(owner, SESBackend) and REGISTRY["ses_sent_messages"] == (SESBackend, attribute))
+    ]
+    assert unregistered == []
 
 
 def test_lambda_seam_has_the_signature_the_hook_replaces() -> None:
@@ -38,7 +83,7 @@ def test_lambda_seam_has_the_signature_the_hook_replaces() -> None:
 
 
 def test_interpreter_clients_come_from_the_patched_factory() -> None:
-    for module in hooks._BOTO_CLIENT_IMPORTERS:
+    for module in stepfunctions._BOTO_CLIENT_IMPORTERS:
         source = inspect.getsource(module)
         assert "boto_client_for(" in source, f"{module.__name__} no longer calls boto_client_for"
 
@@ -64,18 +109,18 @@ def test_patches_undo_restores_moto() -> None:
     from moto.awslambda.models import LambdaFunction
 
     original = LambdaFunction._invoke_lambda
-    patches = hooks.Patches()
-    hooks.install_time_scale(patches, 0.5)
-    hooks.install_inprocess_lambda(
-        patches, faults=hooks.Faults(), rng=__import__("random").Random(1), fault_functions=frozenset(),
-        on_invocation=lambda _: None, script=hooks.FaultScript(),
+    patches = seams.Patches()
+    stepfunctions.install_time_scale(patches, 0.5)
+    lambda_.install_inprocess_lambda(
+        patches, faults=Faults(), rng=__import__("random").Random(1), fault_functions=frozenset(),
+        on_invocation=lambda _: None, script=faults.FaultScript(),
     )
     assert LambdaFunction._invoke_lambda is not original
     patches.undo()
     assert LambdaFunction._invoke_lambda is original
 
 
-# --- fast paths (ordermail/emulator/fastpaths.py): what each one assumes about moto -----------------
+# --- fast paths (ordermail/emulator/seams/fastpaths.py): what each one assumes about moto -----------------
 
 # Source digests of the moto (and botocore) code the fast paths re-implement or rely on, as pinned.
 # A mismatch means: read the new code, re-check the fast path against it, then update the digest.
@@ -101,7 +146,7 @@ def test_fast_path_sources_are_the_pinned_ones(target: str) -> None:
         obj = getattr(obj, part)
     digest = hashlib.sha256(inspect.getsource(obj).encode()).hexdigest()[:16]  # type: ignore[arg-type]
     assert digest == _PINNED_SOURCES[target], (
-        f"{target} changed: re-check ordermail/emulator/fastpaths.py against it, then update the digest"
+        f"{target} changed: re-check ordermail/emulator/seams/fastpaths.py against it, then update the digest"
     )
 
 
@@ -111,7 +156,7 @@ def test_update_validators_start_with_the_static_ones() -> None:
 
     from moto.dynamodb.parsing import validators
 
-    from ordermail.emulator import fastpaths
+    from ordermail.emulator.seams import fastpaths
 
     table = SimpleNamespace(table_key_attrs=["orderId"], attribute_keys=["orderId"], attr=[])
     validator = validators.UpdateExpressionValidator(
@@ -123,7 +168,7 @@ def test_update_validators_start_with_the_static_ones() -> None:
 
 
 def test_interpreter_copies_through_its_module_copy() -> None:
-    from ordermail.emulator import fastpaths
+    from ordermail.emulator.seams import fastpaths
 
     for module in fastpaths._SFN_COPYING_MODULES:
         assert "copy.deepcopy(" in inspect.getsource(module), f"{module.__name__} no longer calls copy.deepcopy"

@@ -193,11 +193,11 @@ def _race(work: Callable[[int], None], *, threads: int = 4) -> None:
 def test_handlers_on_several_threads_share_the_powertools_metric_set_safely(capsys: pytest.CaptureFixture[str]) -> None:
     from aws_lambda_powertools.metrics import MetricUnit
 
-    from ordermail.emulator import hooks
+    from ordermail.emulator.seams import Patches, powertools
     from tasks.observability import metrics
 
-    patches = hooks.Patches()
-    hooks.install_powertools_locks(patches)
+    patches = Patches()
+    powertools.install_powertools_locks(patches)
     errors: list[BaseException] = []
 
     def work(thread: int) -> None:
@@ -224,11 +224,11 @@ def test_handlers_on_several_threads_share_the_powertools_log_keys_safely(capsys
     import io
     import logging
 
-    from ordermail.emulator import hooks
+    from ordermail.emulator.seams import Patches, powertools
     from tasks.observability import logger
 
-    patches = hooks.Patches()
-    hooks.install_powertools_locks(patches)
+    patches = Patches()
+    powertools.install_powertools_locks(patches)
     # Other tests may have captured the handler's stream or raised the level: use our own here.
     lines = io.StringIO()
     previous_stream = logger.registered_handler.setStream(lines)

@@ -11,7 +11,7 @@ import re
 import time
 import uuid
 
-from ordermail.emulator.hooks import LambdaServiceFault, SesRejected, SesThrottled
+from ordermail.emulator.seams.faults import LambdaServiceFault, SesRejected, SesThrottled
 from tasks import names
 
 from .conftest import Harness, make_order
@@ -35,7 +35,7 @@ def test_happy_path_sends_one_mail_and_records_sent_then_delivered(harness: Harn
     assert harness.event_types(order["orderId"]) == ["Delivery"]  # no Send events: names.SES_EVENT_TYPES
     started, sent = item["timeline"]
     assert started["executionArn"] == sent["executionArn"] == item["claimToken"]
-    # $$.State.EnteredTime as AWS writes it (moto's own format differs; hooks.install_aws_timestamps)
+    # $$.State.EnteredTime as AWS writes it (moto's own format differs; seams/stepfunctions.py)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", sent["at"]), sent["at"]
 
 
@@ -131,7 +131,7 @@ def test_throttling_twice_then_success_sends_one_mail(harness: Harness) -> None:
 
 
 def test_daily_quota_fails_fast_to_failed_with_its_reason(harness: Harness) -> None:
-    from ordermail.emulator.hooks import _ServiceFault
+    from ordermail.emulator.seams.faults import _ServiceFault
 
     order = make_order()
     calls_before = harness.send_email_calls()

@@ -29,7 +29,7 @@ from tests.unit.helpers import pipe_event
 
 ASL_DIR = Path(__file__).resolve().parents[2] / "asl"
 
-# Step Functions' PascalCase service names in error names (AWS docs; moto + hooks agree, see
+# Step Functions' PascalCase service names in error names (AWS docs; moto + the runtime seams agree, see
 # tests/integration/test_workflow.py's SesV2.* assertions).
 SDK_ERROR_PREFIX = {"sesv2": "SesV2", "dynamodb": "DynamoDb", "sfn": "Sfn", "s3": "S3"}
 

@@ -48,7 +48,7 @@ from .calls import Check, checks_for, function_arn, queue_arn
 from .usage import Usage
 
 # The seams this module patches (tests assert each exists on the pinned moto). Each is installed by
-# wrapping whatever is installed already, so hooks.py's own patches keep working underneath.
+# wrapping whatever is installed already, so the other seams keep working underneath.
 SEAMS: dict[str, tuple[object, str]] = {
     "iam_call_action": (BaseResponse, "call_action"),
     "iam_lambda_invoke": (LambdaFunction, "_invoke_lambda"),
@@ -290,7 +290,7 @@ def _all_backends(backends: Any) -> Iterator[Any]:
 
 def install(patches: Patcher, enforcer: Enforcer, *,
             on_denied_delivery: Callable[[Any], None] | None = None) -> Enforcer:
-    """Install the seams, wrapping what is installed already (call it after hooks.py's installs)."""
+    """Install the seams, wrapping what is installed already (call it after every other seam: wiring.py)."""
     # AccessDeniedException is a common AWS error, in no service's model: moto warns on each one.
     warnings.filterwarnings("ignore", message=r"Exception\(AccessDenied\) with code")
     call_action = BaseResponse.call_action

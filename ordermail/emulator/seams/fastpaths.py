@@ -1,4 +1,4 @@
-"""Fast paths through moto (fast mode only; `hooks.install_sfn_caches` installs them).
+"""Fast paths through moto (fast mode only; `stepfunctions.install_sfn_caches` installs them).
 
 Measured on the benchmark's compare run, where the runtime's CPU per order went. Every change below
 runs moto's own code on every request and cannot change a result:
@@ -26,7 +26,7 @@ JSONPath extract, task parameters): `json_deepcopy` gives the same copy with a s
 lists and scalars (shared objects stay shared, anything else goes to `copy.deepcopy`).
 
 Every request: moto lists the response class's methods with `inspect.getmembers` to check the action
-exists; the list is built once per class (the hooks replace methods, never add or remove names).
+exists; the list is built once per class (seams replace methods; the few they add are added at start, before any request).
 
 botocore's client side. Each request builds its User-Agent header twice, sanitizing each of its
 ~15 components character by character; the sanitizer is a pure function and is memoized.
@@ -52,14 +52,14 @@ from moto.stepfunctions.parser.asl.eval import states as sfn_states
 from moto.stepfunctions.parser.asl.eval.event import event_manager
 
 if TYPE_CHECKING:
-    from .hooks import Patches
+    from .patches import Patches
 
 # moto's parsing modules are untyped (`# type: ignore` files): mypy sees no attributes in them.
 ast_nodes: Any = _ast_nodes
 _untyped_expressions: Any = _expressions
 UpdateExpressionParser: Any = _untyped_expressions.UpdateExpressionParser
 
-# Seams (hooks.SEAMS lists them too, so test_moto_seams fails if an upgrade moves one).
+# Seams (in the registry, seams/__init__.py: test_moto_seams fails if an upgrade moves one).
 SEAMS: dict[str, tuple[object, str]] = {
     "dynamodb_update_expression_parse": (UpdateExpressionParser, "make"),
     "dynamodb_ast_traverse": (ast_nodes.DepthFirstTraverser, "traverse"),
@@ -251,7 +251,7 @@ def install_fast_paths(patches: Patches) -> None:
         patches.replace(module, "copy", shim)
 
     # Every request moto serves lists its response class's methods (`inspect.getmembers`) to check the
-    # action is one. The names of a class's methods do not change while the runtime runs (the hooks
+    # action is one. The names of a class's methods do not change while the runtime runs (the seams
     # only replace existing methods), so each class's list is built once.
     method_names = functools.lru_cache(maxsize=256)(core_responses.method_names_from_class)
     patches.replace(core_responses, "method_names_from_class", method_names)

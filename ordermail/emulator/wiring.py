@@ -1,0 +1,66 @@
+"""The order the runtime installs its seams in, innermost first: each install wraps what is there.
+
+The bench's instruments go innermost (the request counter and capacity meter see what moto serves);
+DynamoDB's atomic writes wrap moto's own write only; faults wrap the meters (a throttled request is
+not metered); the SES quota sits inside the SES capture (an injected fault never spends it); IAM
+enforcement goes last, outermost, as AWS evaluates it before anything else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from . import compact_items, memory, quotas, shapes
+from .iam import enforce as iam_enforce
+from .provision import ACCOUNT_ID
+from .seams import dynamodb, faults, lambda_, powertools, ses, sqs, stepfunctions
+
+if TYPE_CHECKING:
+    from .runtime import LocalRuntime
+
+
+def install_seams(runtime: LocalRuntime) -> None:
+    options, patches, resource = runtime.options, runtime._patches, runtime.names
+    for instrument in options.instruments:
+        instrument.install(patches)
+    lambda_.install_inprocess_lambda(
+        patches,
+        faults=options.faults,
+        rng=runtime._rng,
+        fault_functions=frozenset({resource["validate_function"], resource["render_function"]}),
+        on_invocation=runtime._on_invocation,
+        script=runtime.faults,
+        on_async_error=runtime._on_async_error,
+    )
+    quotas.install_ses(patches, runtime.ses_quota)
+    quotas.install_sns(patches)
+    quotas.install_step_functions(patches, time_scale=options.time_scale)
+    ses.install_ses_capture(patches, faults=options.faults, rng=runtime._rng, on_sent=runtime._on_sent,
+                            script=runtime.faults)
+    stepfunctions.install_sfn_error_names(patches)
+    shapes.install(patches)  # request shapes checked as AWS checks them
+    powertools.install_powertools_locks(patches)
+    stepfunctions.install_aws_timestamps(patches)
+    stepfunctions.install_time_scale(patches, options.time_scale)
+    # Fast mode keeps the ledger's items compressed at rest; each write's items are encoded again
+    # inside the write lock.
+    compact = compact_items.install_compact_items(patches) if options.fast else None
+    dynamodb.install_ddb_atomic_writes(patches, after_write=compact)
+    faults.install_ddb_faults(patches, faults=options.faults, rng=runtime._rng, script=runtime.faults)
+    logging.getLogger("moto.stepfunctions.parser").setLevel(logging.CRITICAL)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    if options.fast:
+        memory.install_no_retain(patches)
+        memory.install_interning(patches)
+        stepfunctions.install_sfn_caches(patches)
+        stepfunctions.install_quiet_interpreter_logs(patches)
+        sqs.install_sqs_fast_paths(patches)
+    queue_arn = f"arn:aws:sqs:{runtime.region}:{ACCOUNT_ID}:{resource['orders_queue']}"
+    faults.install_sns_duplicates(patches, faults=options.faults, rng=runtime._rng, queue_arns={queue_arn})
+    if options.iam:  # last: its seams wrap everything above
+        runtime.iam = iam_enforce.install_for_runtime(
+            patches, env=options.env, region=runtime.region, account=ACCOUNT_ID,
+            endpoint_netlocs={f"{options.host}:{runtime.port}", f"localhost:{runtime.port}"},
+            template=options.iam_template,
+        )
