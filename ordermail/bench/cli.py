@@ -103,6 +103,9 @@ def write_report(report: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmarks.json").write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n",
                                          encoding="utf-8")
+    fast_paths = out / "fast_paths.json"  # `python -m ordermail.bench.fast_paths --out ...`, run on its own
+    if fast_paths.exists():
+        report = {**report, "fast_paths": json.loads(fast_paths.read_text(encoding="utf-8"))}
     (out / "BENCHMARKS.md").write_text(markdown(report), encoding="utf-8")
 
 

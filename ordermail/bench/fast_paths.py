@@ -1,9 +1,9 @@
 """What each fast path buys: the same orders on a fast-mode runtime with one fast path left out at a
 time, CPU seconds per order against all of them on, alternating runs (A B A B) in one process.
 
-    python -m ordermail.bench.fast_paths --orders 300 --rounds 2
+    python -m ordermail.bench.fast_paths --orders 200 --rounds 2 --out docs/fast_paths.json
 
-Figures go to docs/BENCHMARKS.md ("What each fast path buys").
+`make bench` renders docs/fast_paths.json into docs/BENCHMARKS.md ("What each fast path buys").
 """
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
+import platform
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -22,7 +25,7 @@ from typing import Any
 
 import psutil
 
-from ordermail.emulator import LocalRuntime, RuntimeOptions, wiring
+from ordermail.emulator import Faults, LocalRuntime, RuntimeOptions, wiring
 from tasks import names
 
 # name → (module attribute that wiring.install_seams calls in fast mode, what it does)
@@ -31,8 +34,6 @@ FAST_PATHS: dict[str, tuple[Any, str, str]] = {
                    "parsed definitions, boto3 clients, JSONPath parsers cached (and fastpaths.py)"),
     "fastpaths": (wiring.stepfunctions.fastpaths, "install_fast_paths",
                   "DynamoDB update expressions, JSON deep copies, User-Agent, method lists"),
-    "quiet_logs": (wiring.stepfunctions, "install_quiet_interpreter_logs",
-                   "handled errors not logged with a repr of the definition"),
     "sqs_fast_paths": (wiring.sqs, "install_sqs_fast_paths", "linear queue scans"),
     "no_retain": (wiring.memory, "install_no_retain", "moto's test aids keep nothing"),
     "interning": (wiring.memory, "install_interning", "item words interned"),
@@ -62,10 +63,11 @@ def _order(index: int) -> str:
     })
 
 
-def run_once(orders: int, leave_out: str | None, workdir: Path) -> dict[str, float]:
+def run_once(orders: int, leave_out: str | None, workdir: Path, faults: Faults | None = None) -> dict[str, float]:
     gc.collect()
-    with without(leave_out), LocalRuntime(RuntimeOptions(outbox_dir=workdir, time_scale=0.005,
-                                                          ses_production_access=True)) as runtime:
+    options = RuntimeOptions(outbox_dir=workdir, time_scale=0.005, ses_production_access=True,
+                             faults=faults or Faults())
+    with without(leave_out), LocalRuntime(options) as runtime:
         sns = runtime.client("sns")
         topic = runtime.outputs["OrdersTopicArn"]
         attributes = {names.ORDER_EVENT_TYPE_ATTRIBUTE: {"DataType": "String", "StringValue": names.ORDER_EVENT_TYPE}}
@@ -81,13 +83,14 @@ def run_once(orders: int, leave_out: str | None, workdir: Path) -> dict[str, flo
                 "rss_growth_mb": (process.memory_info().rss - rss_before) / 1e6}
 
 
-def measure(orders: int, rounds: int, progress: Callable[[str], None] = print) -> dict[str, Any]:
+def measure(orders: int, rounds: int, progress: Callable[[str], None] = print,
+            faults: Faults | None = None) -> dict[str, Any]:
     samples: dict[str, list[dict[str, float]]] = {"all": []}
     with tempfile.TemporaryDirectory() as tmp:
         for round_index in range(rounds):
             for name in FAST_PATHS:
                 for label, leave_out in (("all", None), (name, name)):  # A B, A B, ...
-                    result = run_once(orders, leave_out, Path(tmp) / f"{label}-{round_index}")
+                    result = run_once(orders, leave_out, Path(tmp) / f"{label}-{round_index}", faults)
                     samples.setdefault(label, []).append(result)
                     progress(f"round {round_index + 1} {label:15s} {result['cpu_ms_per_order']:.2f} ms CPU/order")
     baseline = statistics.median(s["cpu_ms_per_order"] for s in samples["all"])
@@ -108,8 +111,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--ses-throttle-rate", type=float, default=0.0,
+                        help="inject SES throttling (handled errors, retries)")
+    parser.add_argument("--only", nargs="*", choices=sorted(FAST_PATHS), help="these fast paths only")
+    parser.add_argument("--out", type=Path, default=None, help="write the figures to this JSON file")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.orders, args.rounds), indent=2))
+    for name in set(FAST_PATHS) - set(args.only or FAST_PATHS):
+        del FAST_PATHS[name]
+    faults = Faults(ses_throttle_rate=args.ses_throttle_rate, seed=1)
+    report = measure(args.orders, args.rounds, faults=faults)
+    report["command"] = "python -m ordermail.bench.fast_paths " + " ".join(argv if argv is not None else sys.argv[1:])
+    report["machine"] = f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    text = json.dumps(report, indent=2)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
     return 0
 
 

@@ -54,7 +54,6 @@ def install_seams(runtime: LocalRuntime) -> None:
         memory.install_no_retain(patches)
         memory.install_interning(patches)
         stepfunctions.install_sfn_caches(patches)
-        stepfunctions.install_quiet_interpreter_logs(patches)
         sqs.install_sqs_fast_paths(patches)
     queue_arn = f"arn:aws:sqs:{runtime.region}:{ACCOUNT_ID}:{resource['orders_queue']}"
     faults.install_sns_duplicates(patches, faults=options.faults, rng=runtime._rng, queue_arns={queue_arn})

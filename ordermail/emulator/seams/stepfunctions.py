@@ -1,17 +1,15 @@
 """The Step Functions interpreter (moto's port of LocalStack's): AWS's error names for SESv2 and its
 timestamp format, retry back-offs on the runtime's clock, and (fast mode) parsed definitions, boto3
-clients and JSONPath parsers cached, handled errors not logged with a repr of the whole definition."""
+clients and JSONPath parsers cached."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import functools
-import logging
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from moto.stepfunctions.parser.asl.component import eval_component
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.state import state as sfn_state
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
@@ -44,8 +42,6 @@ SEAMS: dict[str, tuple[object, str]] = {
     **{f"sfn_boto_client_{module.__name__.rsplit('.', 1)[-1]}": (module, "boto_client_for")
        for module in _BOTO_CLIENT_IMPORTERS},
     "sfn_jsonpath_parse": (json_path, "parse"),
-    **{f"sfn_error_logging{name}": (eval_component.EvalComponent, name)
-       for name in ("_log_exception", "_log_failure_event_exception")},
 }
 
 
@@ -145,19 +141,3 @@ def install_sfn_caches(patches: Patches) -> None:
     # DynamoDB update expressions, the interpreter's JSON deep copies, botocore's User-Agent header
     # (seams in fastpaths.SEAMS; see its docstring).
     fastpaths.install_fast_paths(patches)
-
-
-def install_quiet_interpreter_logs(patches: Patches) -> None:
-    """Seam `sfn_error_logging`: moto logs every caught error with `repr()` of the whole component
-    tree (kilobytes, eagerly built, even when the error is handled by a Catch or a Choice). The
-    runtime keeps those logs only when the interpreter's logger is at DEBUG."""
-    logger = logging.getLogger(eval_component.__name__)
-    logger.setLevel(logging.CRITICAL)
-    for name in ("_log_exception", "_log_failure_event_exception"):
-        original = getattr(eval_component.EvalComponent, name)
-
-        def quiet(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> None:
-            if logger.isEnabledFor(logging.DEBUG):
-                _original(self, *args, **kwargs)
-
-        patches.replace(eval_component.EvalComponent, name, quiet)
