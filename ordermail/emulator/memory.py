@@ -110,6 +110,15 @@ def install_no_retain_ses(patches: Patches, account_id: str, region: str) -> Non
     patches.replace(ses_backends[account_id][region], "sent_messages", NoRetain())
 
 
+def prune_finished_threads() -> None:
+    """moto's interpreter appends every thread it starts (one per Task state run with a timeout) to
+    `TMP_THREADS` and never removes one; nothing reads the list. Finished threads are dropped, or a
+    burst of 10,000 orders keeps ~50,000 dead Thread objects (tens of MB)."""
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    TMP_THREADS[:] = [thread for thread in TMP_THREADS if thread.is_alive()]
+
+
 _intern = sys.intern
 _INTERN_MAX = 40  # values longer than this are data (bodies, timestamps, ARNs), not words
 

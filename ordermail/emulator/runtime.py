@@ -367,6 +367,9 @@ class LocalRuntime(RuntimeReports):
         result.history = None
         with self._stats_lock:
             self.stats_data.executions.append(result)
+            executions = len(self.stats_data.executions)
+        if self.options.fast and executions % 50 == 0:
+            memory.prune_finished_threads()
 
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():

@@ -65,6 +65,24 @@ def test_the_runtime_keeps_no_test_aid_copies(runtime: LocalRuntime, harness: An
     assert returned["trims"] >= (1 if runtime._trimmer and runtime._trimmer.available else 0)
 
 
+def test_the_runtime_keeps_no_finished_interpreter_threads(runtime: LocalRuntime, harness: Any) -> None:
+    """moto appends every thread its interpreter starts to TMP_THREADS, forever (one per Task run with a
+    timeout): the runtime drops the finished ones every 50 executions."""
+    import inspect as _inspect
+
+    from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    from .conftest import make_order
+
+    assert "TMP_THREADS.append(thread)" in _inspect.getsource(execute_state.ExecutionState._evaluate_with_timeout)
+    for _ in range(110):  # over two multiples of 50 executions: unpruned, 5 dead threads each
+        harness.publish(make_order(email="success@simulator.amazonses.com"))
+    harness.settle()
+    # Without the pruning: several dead threads per execution since the runtime started.
+    assert sum(1 for thread in TMP_THREADS if not thread.is_alive()) < 50 * 6
+
+
 _MOTO_DYNAMO_TYPE_INIT = '''    def __init__(self, type_as_dict: DynamoType | dict[str, Any]):
         if type(type_as_dict) is DynamoType:
             self.type: str = type_as_dict.type

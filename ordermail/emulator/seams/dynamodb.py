@@ -18,7 +18,6 @@ SEAMS: dict[str, tuple[object, str]] = {
 }
 
 
-
 def install_ddb_atomic_writes(patches: Patches, *, after_write: Callable[[], None] | None = None) -> None:
     """Seam `dynamodb_handler`: make each item write atomic, as DynamoDB does.
 

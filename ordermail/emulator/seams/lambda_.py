@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 SEAMS: dict[str, tuple[object, str]] = {"lambda_invoke": (LambdaFunction, "_invoke_lambda")}
 
 
-
 @dataclass
 class LambdaContext:
     """What Powertools and our handlers read from the Lambda context object."""

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 SEAMS: dict[str, tuple[object, str]] = {"sesv2_send_email": (SESV2Response, "send_email")}
 
 
-
 def install_ses_capture(
     patches: Patches,
     *,
