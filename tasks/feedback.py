@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks import clock, names
 from tasks.adapters.ledger import FeedbackOutcome, FeedbackResult, ledger_for_table
+from tasks.domain.ledger_view import order_timestamp
 from tasks.domain.order import iso_utc_millis
 from tasks.domain.ses_events import (
     IgnoredSesRecord,
@@ -64,8 +65,7 @@ def _emit_metrics(event: SesEvent, result: FeedbackResult) -> None:
     latency = _milliseconds_between(event.mail_timestamp, event.at)
     if latency is not None:
         metrics.add_metric(name=names.METRIC_DELIVERY_LATENCY, unit=MetricUnit.Milliseconds, value=latency)
-    order_timestamp = (result.item or {}).get("orderTimestamp")
-    order_latency = _milliseconds_between(order_timestamp, event.at)
+    order_latency = _milliseconds_between(order_timestamp(result.item or {}), event.at)
     if order_latency is not None:
         metrics.add_metric(
             name=names.METRIC_ORDER_TO_DELIVERY_LATENCY, unit=MetricUnit.Milliseconds, value=order_latency

@@ -44,8 +44,12 @@ SES_EVENT_TYPES: Final = (
 # --- the ledger (DynamoDB) -----------------------------------------------------------------
 LEDGER_PARTITION_KEY: Final = "orderId"
 LEDGER_TTL_ATTRIBUTE: Final = "expiresAt"
-LEDGER_STATUS_INDEX: Final = "byStatus"  # PK status, SK updatedAt
-LEDGER_MESSAGE_ID_INDEX: Final = "bySesMessageId"  # PK sesMessageId
+# Sparse: only items whose status an operator lists (LEDGER_LISTED_STATUSES) carry `listedStatus`, so a
+# mail that goes PROCESSING → SENT → DELIVERED never writes an index entry (docs/LEDGER.md).
+LEDGER_STATUS_INDEX: Final = "byListedStatus"  # PK listedStatus, SK updatedAt
+LEDGER_LISTED_STATUS_ATTRIBUTE: Final = "listedStatus"
+# The header every mail carries, so SES notifications without our tags still name their order.
+ORDER_ID_HEADER: Final = "X-OrderMail-Order-Id"
 
 # --- workflow timing -----------------------------------------------------------------------
 EXPRESS_MAX_SECONDS: Final = 300
@@ -66,7 +70,12 @@ ENV_LOG_LEVEL: Final = "POWERTOOLS_LOG_LEVEL"
 
 # --- CDK context keys and their defaults (cdk.json holds the same defaults) ----------------
 # The share of executions X-Ray records (a sampling rule with no reservoir); context traceSampleRate.
-TRACE_SAMPLE_RATE: Final = 0.05
+TRACE_SAMPLE_RATE: Final = 0.01
+# The handlers' own log lines (Powertools) below WARNING are dropped: the ledger timeline is the per-order
+# record, and INFO lines repeating it were most of the log bytes a mail cost (docs/BENCHMARKS.md). EMF
+# metric lines are printed, not logged, so every level keeps them.
+FUNCTION_LOG_LEVEL: Final = "WARNING"
+FUNCTION_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "env": "dev",
     "domain": "shop.example",
@@ -86,6 +95,7 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "monthlyBudgetUsd": 10,
     "executionLogLevel": "ERROR",
     "traceSampleRate": TRACE_SAMPLE_RATE,
+    "functionLogLevel": FUNCTION_LOG_LEVEL,
 }
 ENVIRONMENTS: Final = ("dev", "test", "prod")
 
@@ -147,6 +157,12 @@ LEDGER_STATUSES: Final = (
 # Statuses where the mail has gone out: replay refuses them (a copy needs `ordermail resend --reason`).
 LEDGER_SENT_STATUSES: Final = (
     "SENT", "DELAYED", "DELIVERED", "BOUNCED", "COMPLAINED", "REJECTED", "SUPPRESSED",
+)
+
+# Statuses the byListedStatus index holds: the ones that need an operator (or a look). PROCESSING,
+# SENT and DELIVERED are the normal path; listing them scans the table (`ordermail status` says so).
+LEDGER_LISTED_STATUSES: Final = (
+    "DELAYED", "BOUNCED", "COMPLAINED", "REJECTED", "SUPPRESSED", "INVALID", "FAILED",
 )
 
 # --- EMF metrics of the Lambda handlers (namespace METRICS_NAMESPACE, dimension service) ---

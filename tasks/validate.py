@@ -25,17 +25,17 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks import clock, names
+from tasks.domain.ledger_codec import pack_request, stored_payload_hash
 from tasks.domain.order import (
     Reason,
     Rejection,
     ValidOrder,
     canonical_json,
-    iso_utc,
     sha256_hex,
     validate_order,
 )
 from tasks.domain.sandbox import delivery_address
-from tasks.domain.tags import email_tags
+from tasks.domain.tags import email_tags, order_id_headers
 from tasks.observability import fingerprint, logger, metrics, publish_metrics, tracer
 from tasks.settings import Settings, get_settings
 
@@ -79,7 +79,7 @@ def invalid_order_error(
         "orderId": order_id,
         "reason": reason,
         "message": message[:2000],
-        "payloadHash": sha256_hex(raw),
+        "payloadHash": stored_payload_hash(sha256_hex(raw)),
         "expiresAt": str(_epoch(now + timedelta(days=settings.retention_days))),
     }
     return InvalidOrder(json.dumps(payload, ensure_ascii=False), key=key)
@@ -146,14 +146,15 @@ def build_validated(valid: ValidOrder, record: _Record, *, now: datetime, settin
         "deliverTo": delivery_address(
             recipient, sandbox=settings.ses_sandbox, sandbox_recipient=settings.sandbox_recipient
         ),
-        "payloadHash": valid.payload_hash,
-        "orderTimestamp": iso_utc(order.timestamp),
+        "payloadHash": stored_payload_hash(valid.payload_hash),
+        "requestZ": pack_request(record.body) if isinstance(record.body, str) else pack_request(valid.canonical_json),
         "nowEpoch": str(_epoch(now)),
         "leaseUntil": str(_epoch(now) + settings.claim_lease_seconds),
         "expiresAt": str(_epoch(now + timedelta(days=settings.retention_days))),
         "receiveCount": record.receive_count,
         "messageId": record.message_id,
         "emailTags": email_tags(order.order_id, settings.environment),
+        "headers": order_id_headers(order.order_id),
     }
     try:
         resend = resend_request(record.message_attributes)

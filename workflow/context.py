@@ -106,6 +106,7 @@ class OrderMailConfig:
     monthly_budget_usd: Decimal
     execution_log_level: str
     trace_sample_rate: float
+    function_log_level: str
 
     def function_environment(self, function: str, *, ledger_table: str) -> dict[str, str]:
         """The function's environment variables (shared with the local runtime: names.function_environment)."""
@@ -305,6 +306,9 @@ def load_config(get: Callable[[str], Any]) -> OrderMailConfig:
             "executionLogLevel", raw("executionLogLevel"), EXECUTION_LOG_LEVELS, upper=True
         ),
         trace_sample_rate=_fraction("traceSampleRate", raw("traceSampleRate")),
+        function_log_level=_choice(
+            "functionLogLevel", raw("functionLogLevel"), names.FUNCTION_LOG_LEVELS, upper=True
+        ),
     )
 
 

@@ -73,20 +73,13 @@ class FeedbackProcessor(Construct):
                 resources=[encryption.key.key_arn],
             )
         )
-        # Optimistic locking: read, then a conditional update; SES events without an orderId
-        # tag are matched through the message-id index only.
+        # Optimistic locking: read, then a conditional update. The order is named by the mail's
+        # orderId tag (or header), so no index is read.
         role.add_to_policy(
             iam.PolicyStatement(
                 sid="LedgerReadUpdate",
                 actions=["dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[ledger.table.table_arn],
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="LedgerByMessageId",
-                actions=["dynamodb:Query"],
-                resources=[ledger.message_id_index_arn],
             )
         )
         events_topic.add_subscription(subs.LambdaSubscription(fn, dead_letter_queue=self.dead_letter_queue))

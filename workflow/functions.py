@@ -24,7 +24,6 @@ from workflow.nag import PY312_REASON, XRAY_REASON, acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
-POWERTOOLS_LOG_LEVEL = "INFO"
 
 _RETENTION: dict[int, logs.RetentionDays] = {
     1: logs.RetentionDays.ONE_DAY,
@@ -141,7 +140,7 @@ class TaskFunction(Construct):
             environment={
                 names.ENV_POWERTOOLS_SERVICE: names.SERVICE_NAME,
                 names.ENV_POWERTOOLS_NAMESPACE: names.METRICS_NAMESPACE,
-                names.ENV_LOG_LEVEL: POWERTOOLS_LOG_LEVEL,
+                names.ENV_LOG_LEVEL: config.function_log_level,
                 **environment,
             },
         )

@@ -11,7 +11,7 @@ from workflow.context import OrderMailConfig
 
 
 class Ledger(Construct):
-    """`table`, with `status_index_arn` / `message_id_index_arn` for least-privilege Query grants."""
+    """`table`, with `status_index_arn` for least-privilege Query grants."""
 
     def __init__(self, scope: Construct, construct_id: str, *, config: OrderMailConfig) -> None:
         super().__init__(scope, construct_id)
@@ -33,17 +33,13 @@ class Ledger(Construct):
             deletion_protection=config.is_prod,
             removal_policy=RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY,
         )
-        # Keys only: the index answers "which orders", the item read answers "what happened".
+        # Keys only: the index answers "which orders", the item read answers "what happened". Sparse:
+        # only orders in a listed status carry its key, so the normal PROCESSING → SENT → DELIVERED path
+        # writes no index entry at all (an entry costs a write unit each time it is put or deleted).
         self.table.add_global_secondary_index(
             index_name=names.LEDGER_STATUS_INDEX,
-            partition_key=dynamodb.Attribute(name="status", type=string),
+            partition_key=dynamodb.Attribute(name=names.LEDGER_LISTED_STATUS_ATTRIBUTE, type=string),
             sort_key=dynamodb.Attribute(name="updatedAt", type=string),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
-        self.table.add_global_secondary_index(
-            index_name=names.LEDGER_MESSAGE_ID_INDEX,
-            partition_key=dynamodb.Attribute(name="sesMessageId", type=string),
-            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
-        )
         self.status_index_arn = f"{self.table.table_arn}/index/{names.LEDGER_STATUS_INDEX}"
-        self.message_id_index_arn = f"{self.table.table_arn}/index/{names.LEDGER_MESSAGE_ID_INDEX}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tasks import names
+
 
 @dataclass(frozen=True)
 class BenchConfig:
@@ -21,7 +23,7 @@ class BenchConfig:
     sns_duplicate_rate: float = 0.03
     reject_every: int = 200  # one SES MessageRejected (a permanent failure → FAILED) per this many orders
     settle_timeout: float = 900.0
-    handler_log_level: str = "INFO"  # as deployed (workflow/functions.py)
+    handler_log_level: str = names.FUNCTION_LOG_LEVEL  # as deployed (context functionLogLevel)
     instruments: bool = True  # history-derived counts, capacity meter, log capture
     smoke: bool = False
 

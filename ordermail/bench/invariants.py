@@ -21,13 +21,15 @@ from typing import Any, Final
 from boto3.dynamodb.types import TypeDeserializer
 
 from tasks import names
+from tasks.domain.ledger_view import request_body
+from tasks.domain.tags import order_id_from_headers
 
 from .workload import Input
 
 MAILED_STATUSES: Final = frozenset(names.LEDGER_SENT_STATUSES)
 TERMINAL_FOR_MAIL: Final = frozenset({"DELIVERED", "BOUNCED", "COMPLAINED", "SUPPRESSED", "REJECTED", "FAILED"})
 _DESERIALIZER = TypeDeserializer()
-_ORDER_HEADER = re.compile(rb"^X-Ordermail-Order-Id: (.*)$", re.MULTILINE)
+_ORDER_HEADER = re.compile(rb"^X-OrderMail-Order-Id: (.*)$", re.MULTILINE | re.IGNORECASE)
 
 
 def ledger_items(runtime: Any) -> dict[str, dict[str, Any]]:
@@ -66,9 +68,11 @@ def ledger_statuses(runtime: Any) -> dict[str, str]:
 
 
 def item_sizes(runtime: Any, keys: list[str]) -> list[int]:
-    """DynamoDB item sizes (bytes, moto's measure) of these ledger items, as they are now."""
+    """Stored bytes of these ledger items as they are now, as DynamoDB bills storage: the item
+    (meters.item_size) plus, for an item in the sparse index, its entry (keys + 100 bytes)."""
     from moto.dynamodb.models.dynamo_type import DynamoType
 
+    from ordermail.bench.meters import item_size
     from ordermail.emulator.compact_items import CompactItems
 
     table = ledger_table(runtime)
@@ -78,7 +82,9 @@ def item_sizes(runtime: Any, keys: list[str]) -> list[int]:
     for key in keys:
         item = get(DynamoType({"S": key}))
         if item is not None:
-            sizes.append(int(item.size()))
+            listed = item.attrs.get(names.LEDGER_LISTED_STATUS_ATTRIBUTE)
+            index_entry = 0 if listed is None else len(key) + len(str(listed.value)) + 24 + 100
+            sizes.append(item_size(item) + index_entry)
     return sizes
 
 
@@ -93,7 +99,7 @@ def dlq_bodies(runtime: Any) -> list[str]:
 
 
 def outbox_order_ids(directory: Path) -> Counter[str]:
-    """orderId → number of `.eml` files in the outbox (from the X-Ordermail-Order-Id header)."""
+    """orderId → number of `.eml` files in the outbox (from the X-OrderMail-Order-Id header SendEmail set)."""
     counts: Counter[str] = Counter()
     if not directory.exists():
         return counts
@@ -103,7 +109,8 @@ def outbox_order_ids(directory: Path) -> Counter[str]:
         head = path.read_bytes().split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
         match = _ORDER_HEADER.search(head.replace(b"\r\n ", b" ").replace(b"\r\n\t", b" ").replace(b"\r", b""))
         if match:
-            counts[str(make_header(decode_header(match.group(1).decode("ascii", "replace").strip())))] += 1
+            value = str(make_header(decode_header(match.group(1).decode("ascii", "replace").strip())))
+            counts[order_id_from_headers([{"name": names.ORDER_ID_HEADER, "value": value}]) or value] += 1
     return counts
 
 
@@ -281,7 +288,7 @@ def replay_failed(runtime: Any, items: dict[str, dict[str, Any]], keys: list[str
             continue
         attributes = base_attributes()
         attributes[names.REPLAY_ATTRIBUTE] = {"DataType": "String", "StringValue": "bench"}
-        sqs.send_message(QueueUrl=runtime.outputs["OrdersQueueUrl"], MessageBody=str(item["request"]),
+        sqs.send_message(QueueUrl=runtime.outputs["OrdersQueueUrl"], MessageBody=request_body(item) or "",
                          MessageAttributes=attributes)
         replayed.append(key)
     return replayed

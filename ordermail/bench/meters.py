@@ -4,12 +4,13 @@ request would consume on AWS. Tests use the request counter too (how many SendEm
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from moto.core.responses import BaseResponse
@@ -103,8 +104,9 @@ class CapacityMeter:
     as it was), plus 1 unit per global secondary index entry written or deleted (an index key that
     changes is a delete and a put; KEYS_ONLY entries are far below 1 KB). Reads: 1 read unit per
     started 4 KB (GetItem: the item; Query: the items returned), half for eventually consistent
-    reads. Item sizes are moto's `Item.size()` (attribute names plus values, without DynamoDB's few
-    bytes of list/map overhead). Throttled requests (injected faults) never reach the meter.
+    reads. Item sizes follow DynamoDB's rules (`_value_size`: binary counts its raw bytes, lists and
+    maps their overhead), not moto's `Item.size()`, which counts binary as base64 and skips the
+    overhead. Throttled requests (injected faults) never reach the meter.
     """
 
     def __init__(self) -> None:
@@ -184,7 +186,7 @@ def install_ddb_capacity_meter(patches: Patches, meter: CapacityMeter) -> None:
             if key is None and isinstance(self.body.get("Item"), dict):
                 key = self.body["Item"]
             table, before = _metered_item(self, key)
-            size_before = before.size() if before is not None else 0
+            size_before = item_size(before)
             entries_before = set(_index_entries(table, before))
             try:
                 result = _original(self)
@@ -193,7 +195,7 @@ def install_ddb_capacity_meter(patches: Patches, meter: CapacityMeter) -> None:
                     meter.add(_action, write=_kb_units(size_before, 1024))
                 raise
             _, after = _metered_item(self, key)
-            size_after = after.size() if after is not None else 0
+            size_after = item_size(after)
             entries_after = set(_index_entries(table, after))
             changed = len(entries_before ^ entries_after)  # a changed key: one delete + one put
             meter.add(_action, write=_kb_units(max(size_before, size_after), 1024), index=float(changed))
@@ -219,11 +221,34 @@ def install_ddb_capacity_meter(patches: Patches, meter: CapacityMeter) -> None:
         patches.replace(DynamoHandler, action, metered_read)
 
 
-def _attrs_size(attributes: Any) -> int:
-    from moto.dynamodb.models.dynamo_type import DynamoType
+def _value_size(value: Mapping[str, Any]) -> int:
+    """Bytes DynamoDB counts for one attribute value in its JSON form (the developer guide's
+    "item size" rules: UTF-8 strings, raw binary, ~1 byte per 2 significant digits of a number plus
+    1, 1 for BOOL/NULL, 3 bytes per List/Map plus 1 per element)."""
+    (kind, raw), = value.items()
+    if kind == "S":
+        return len(str(raw).encode("utf-8"))
+    if kind == "B":
+        return len(base64.b64decode(raw)) if isinstance(raw, str) else len(bytes(raw))
+    if kind == "N":
+        digits = str(raw).lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: element}) for element in raw)
+    if kind == "L":
+        return 3 + sum(_value_size(element) + 1 for element in raw)
+    if kind == "M":
+        return 3 + sum(len(key.encode("utf-8")) + _value_size(element) + 1 for key, element in raw.items())
+    return 0
 
-    total = 0
-    for name, value in dict(attributes).items():
-        typed = value if isinstance(value, DynamoType) else DynamoType(value)
-        total += len(str(name).encode("utf-8")) + typed.size()
-    return total
+
+def _attrs_size(attributes: Any) -> int:
+    """The item size DynamoDB bills, from an item in its JSON form ({name: {type: value}})."""
+    return sum(len(str(name).encode("utf-8")) + _value_size(value) for name, value in dict(attributes).items())
+
+
+def item_size(item: Any) -> int:
+    """The billed size of a stored moto item (0 when there is none)."""
+    return 0 if item is None else _attrs_size(item.to_json()["Attributes"])

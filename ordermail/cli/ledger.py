@@ -65,19 +65,37 @@ class Ledger:
         return item
 
     def keys_by_status(self, status: str, since: datetime) -> Iterator[str]:
-        """Order ids with this status updated since the time, newest first (the byStatus index)."""
-        paginator = self.ctx.client("dynamodb").get_paginator("query")
-        pages = paginator.paginate(
+        """Order ids with this status updated since the time, newest first.
+
+        Listed statuses come from the sparse byListedStatus index. The others (PROCESSING, SENT,
+        DELIVERED: the normal path, deliberately kept out of the index) are found by a Scan, which
+        reads the whole table: one read unit per 8 KB (eventually consistent).
+        """
+        client = self.ctx.client("dynamodb")
+        if status in names.LEDGER_LISTED_STATUSES:
+            pages = client.get_paginator("query").paginate(
+                TableName=self.table,
+                IndexName=names.LEDGER_STATUS_INDEX,
+                KeyConditionExpression="#listed = :status AND updatedAt >= :since",
+                ExpressionAttributeNames={"#listed": names.LEDGER_LISTED_STATUS_ATTRIBUTE},
+                ExpressionAttributeValues={":status": {"S": status}, ":since": {"S": iso(since)}},
+                ScanIndexForward=False,
+            )
+            for page in pages:
+                for key in page.get("Items", []):
+                    yield key[names.LEDGER_PARTITION_KEY]["S"]
+            return
+        found: list[tuple[str, str]] = []
+        for page in client.get_paginator("scan").paginate(
             TableName=self.table,
-            IndexName=names.LEDGER_STATUS_INDEX,
-            KeyConditionExpression="#status = :status AND updatedAt >= :since",
-            ExpressionAttributeNames={"#status": "status"},
+            FilterExpression="#status = :status AND updatedAt >= :since",
+            ProjectionExpression="#pk, updatedAt",
+            ExpressionAttributeNames={"#status": "status", "#pk": names.LEDGER_PARTITION_KEY},
             ExpressionAttributeValues={":status": {"S": status}, ":since": {"S": iso(since)}},
-            ScanIndexForward=False,
-        )
-        for page in pages:
-            for key in page.get("Items", []):
-                yield key[names.LEDGER_PARTITION_KEY]["S"]
+        ):
+            found.extend((raw["updatedAt"]["S"], raw[names.LEDGER_PARTITION_KEY]["S"]) for raw in page.get("Items", []))
+        for _, order_id in sorted(found, reverse=True):
+            yield order_id
 
     def batch_get(self, order_ids: Iterable[str]) -> list[dict[str, Any]]:
         """Full items for the ids (the index is keys-only), in the order given."""

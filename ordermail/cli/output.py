@@ -68,7 +68,8 @@ def status_text(status: str | None) -> Text:
 
 
 def short_execution(arn: str | None) -> str:
-    """The execution's name: an Express ARN is arn:aws:states:region:acct:express:machine:name:id."""
+    """The execution's name: an Express ARN is arn:aws:states:region:acct:express:machine:name:id (a
+    bare name, as the ledger keeps for successful attempts, is returned as it is)."""
     if not arn:
         return "-"
     parts = arn.split(":")
@@ -112,7 +113,7 @@ def event_details(event: dict[str, Any]) -> str:
 
 
 def timeline_details(entry: dict[str, Any]) -> str:
-    skip = {"type", "at", "executionArn"}
+    skip = {"type", "at", "executionArn", "execution"}
     return ", ".join(f"{k}={fmt(v)}" for k, v in entry.items() if k not in skip and v not in (None, ""))
 
 
@@ -146,7 +147,7 @@ def render_status(view: dict[str, Any]) -> None:
         out.print(table("Attempts", ("#", "started", "ended", "outcome", "kind", "by / reason", "error", "execution"),
                         [(i, a.get("startedAt"), a.get("endedAt"), status_text(a.get("outcome")), a.get("kind"),
                           " / ".join(str(x) for x in (a.get("by"), a.get("reason")) if x) or None,
-                          a.get("error"), short_execution(a.get("executionArn")))
+                          a.get("error"), short_execution(a.get("executionArn") or a.get("execution")))
                          for i, a in enumerate(attempts, 1)]))
     events = view.get("events") or []
     if events:

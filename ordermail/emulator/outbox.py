@@ -48,7 +48,8 @@ class Outbox:
         message["Subject"] = simple["Subject"]["Data"]
         message["Message-ID"] = f"<{message_id}@email.amazonses.com>"
         order_id = order_id_of(request) or "unknown"
-        message["X-Ordermail-Order-Id"] = order_id
+        for header in simple.get("Headers", []):  # what SendEmail asked for (X-OrderMail-Order-Id)
+            message[header["Name"]] = header["Value"]
         body = simple["Body"]
         message.set_content(body.get("Text", {}).get("Data", ""), charset="utf-8")
         if "Html" in body:

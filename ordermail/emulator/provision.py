@@ -79,7 +79,7 @@ def function_environments(settings: Settings, ledger_table: str) -> dict[str, di
     common = {
         names.ENV_POWERTOOLS_SERVICE: names.SERVICE_NAME,
         names.ENV_POWERTOOLS_NAMESPACE: names.METRICS_NAMESPACE,
-        names.ENV_LOG_LEVEL: "WARNING",
+        names.ENV_LOG_LEVEL: names.FUNCTION_LOG_LEVEL,
     }
     return {
         key: {
@@ -127,33 +127,7 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
     lam, sfn, ses = client("lambda"), client("stepfunctions"), client("sesv2")
 
     # Ledger: key, TTL and indexes as docs/LEDGER.md and the CDK ledger construct define them.
-    ddb.create_table(
-        TableName=resource["ledger_table"],
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": names.LEDGER_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": "status", "AttributeType": "S"},
-            {"AttributeName": "updatedAt", "AttributeType": "S"},
-            {"AttributeName": "sesMessageId", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": names.LEDGER_PARTITION_KEY, "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": names.LEDGER_STATUS_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "status", "KeyType": "HASH"},
-                    {"AttributeName": "updatedAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-            {
-                "IndexName": names.LEDGER_MESSAGE_ID_INDEX,
-                "KeySchema": [{"AttributeName": "sesMessageId", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-        ],
-        SSESpecification={"Enabled": True},
-    )
+    ddb.create_table(**ledger_table_request(resource["ledger_table"]))
     ddb.update_time_to_live(
         TableName=resource["ledger_table"],
         TimeToLiveSpecification={"Enabled": True, "AttributeName": names.LEDGER_TTL_ATTRIBUTE},
@@ -260,3 +234,28 @@ def register_outputs_stack(env: str, outputs: dict[str, str], *, region: str, en
     with warnings.catch_warnings():  # moto warns that it does not model the marker resource: expected
         warnings.simplefilter("ignore", UserWarning)
         cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+
+def ledger_table_request(table_name: str) -> dict[str, Any]:
+    """CreateTable for the ledger as workflow/ledger.py declares it (the runtime and the tests)."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": names.LEDGER_PARTITION_KEY, "AttributeType": "S"},
+            {"AttributeName": names.LEDGER_LISTED_STATUS_ATTRIBUTE, "AttributeType": "S"},
+            {"AttributeName": "updatedAt", "AttributeType": "S"},
+        ],
+        "KeySchema": [{"AttributeName": names.LEDGER_PARTITION_KEY, "KeyType": "HASH"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": names.LEDGER_STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": names.LEDGER_LISTED_STATUS_ATTRIBUTE, "KeyType": "HASH"},
+                    {"AttributeName": "updatedAt", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
+        ],
+        "SSESpecification": {"Enabled": True},
+    }

@@ -39,7 +39,8 @@ def _iso(moment: datetime) -> str:
 def _mail_object(message_id: str, request: dict[str, Any], sent_at: datetime, region: str) -> dict[str, Any]:
     source = request["FromEmailAddress"]
     destination = list(request.get("Destination", {}).get("ToAddresses", []))
-    subject = request.get("Content", {}).get("Simple", {}).get("Subject", {}).get("Data", "")
+    simple = request.get("Content", {}).get("Simple", {})
+    subject = simple.get("Subject", {}).get("Data", "")
     domain = source.rpartition("@")[2]
     tags: dict[str, list[str]] = {
         "ses:configuration-set": [request.get("ConfigurationSetName", "")],
@@ -63,6 +64,7 @@ def _mail_object(message_id: str, request: dict[str, Any], sent_at: datetime, re
             {"name": "Subject", "value": subject},
             {"name": "MIME-Version", "value": "1.0"},
             {"name": "Content-Type", "value": "multipart/alternative"},
+            *({"name": header["Name"], "value": header["Value"]} for header in simple.get("Headers", [])),
         ],
         "commonHeaders": {"from": [source], "to": destination, "messageId": message_id, "subject": subject},
         "tags": tags,

@@ -39,6 +39,7 @@ def install_seams(runtime: LocalRuntime) -> None:
     ses.install_ses_capture(patches, faults=options.faults, rng=runtime._rng, on_sent=runtime._on_sent,
                             script=runtime.faults)
     stepfunctions.install_sfn_error_names(patches)
+    stepfunctions.install_sfn_dynamodb_binary(patches)
     shapes.install(patches)  # request shapes checked as AWS checks them
     powertools.install_powertools_locks(patches)
     stepfunctions.install_aws_timestamps(patches)

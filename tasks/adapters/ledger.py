@@ -88,31 +88,21 @@ class Ledger:
         item = response.get("Item")
         return deserialize_item(item) if item else None
 
-    def find_order_id_by_message_id(self, ses_message_id: str) -> str | None:
-        response = self.client.query(
-            TableName=self.table_name,
-            IndexName=names.LEDGER_MESSAGE_ID_INDEX,
-            KeyConditionExpression="sesMessageId = :mid",
-            ExpressionAttributeValues={":mid": {"S": ses_message_id}},
-            Limit=1,
-        )
-        items = response.get("Items") or []
-        return items[0][names.LEDGER_PARTITION_KEY]["S"] if items else None
-
     def recent_by_status(
         self, status: str, since_iso: str, limit: int, *, projection: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
         """Items with `status` updated at or after `since_iso`, newest first, at most `limit`.
 
-        The byStatus index is keys-only and eventually consistent: the items are read back and the
+        Only the listed statuses (names.LEDGER_LISTED_STATUSES) are in the sparse index, which is
+        keys-only and eventually consistent: the items are read back and the
         ones whose status has moved on since are left out.
         """
         order_ids: list[str] = []
         request: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": names.LEDGER_STATUS_INDEX,
-            "KeyConditionExpression": "#status = :status AND updatedAt >= :since",
-            "ExpressionAttributeNames": {"#status": "status"},
+            "KeyConditionExpression": "#listed = :status AND updatedAt >= :since",
+            "ExpressionAttributeNames": {"#listed": names.LEDGER_LISTED_STATUS_ATTRIBUTE},
             "ExpressionAttributeValues": {":status": {"S": status}, ":since": {"S": since_iso}},
             "ScanIndexForward": False,
         }
@@ -154,23 +144,22 @@ class Ledger:
     # --- feedback -------------------------------------------------------------------------------
 
     def _locate(self, event: SesEvent) -> tuple[str, dict[str, Any]] | None:
-        """The order an event belongs to: its orderId tag first, else the SES message id index."""
-        if event.order_id:
-            item = self.get(event.order_id)
-            if item is not None:
-                return event.order_id, item
-        order_id = self.find_order_id_by_message_id(event.ses_message_id)
-        if order_id is None or order_id == event.order_id:
+        """The order an event belongs to: the mail's orderId tag, or its orderId header."""
+        if not event.order_id:
             return None
-        item = self.get(order_id)
-        return (order_id, item) if item is not None else None
+        item = self.get(event.order_id)
+        return (event.order_id, item) if item is not None else None
 
     def _write(self, order_id: str, changes: Mapping[str, Any], seen_version: object) -> None:
         attribute_names = {"#version": "version"}
         values: dict[str, Any] = {":one": {"N": "1"}}
         assignments = []
+        removals = []
         for index, (name, value) in enumerate(sorted(changes.items())):
             attribute_names[f"#a{index}"] = name
+            if value is None:  # apply_event's way of saying REMOVE
+                removals.append(f"#a{index}")
+                continue
             values[f":v{index}"] = _SERIALIZER.serialize(value)
             assignments.append(f"#a{index} = :v{index}")
         if seen_version is None:
@@ -182,7 +171,8 @@ class Ledger:
         self.client.update_item(
             TableName=self.table_name,
             Key={names.LEDGER_PARTITION_KEY: {"S": order_id}},
-            UpdateExpression=f"SET {', '.join(assignments)} ADD #version :one",
+            UpdateExpression=f"SET {', '.join(assignments)} ADD #version :one"
+            + (f" REMOVE {', '.join(removals)}" if removals else ""),
             ConditionExpression=condition,
             ExpressionAttributeNames=attribute_names,
             ExpressionAttributeValues=values,

@@ -5,7 +5,8 @@ Two source formats are understood:
   Bounce, Complaint, DeliveryDelay, Reject, Rendering Failure (with a space), Open, Click,
   Subscription; `mail.tags` carries our orderId tag;
 - the older identity notifications: `notificationType` is Bounce, Complaint or Delivery, and there
-  are no `mail.tags` (the order is then found through the SES message id).
+  are no `mail.tags`; the order is named by our `X-OrderMail-Order-Id` header in `mail.headers`
+  (identity notifications include headers only with "include original headers" on).
 
 `records_from_lambda_event` unwraps what a Lambda receives (an SNS event, an SQS event whose bodies
 are SNS envelopes, or one bare record) and reports — never raises — the pieces it cannot read, so
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from tasks.domain.tags import order_id_from_tags
+from tasks.domain.tags import order_id_from_headers, order_id_from_tags
 
 MAX_DETAIL_CHARS: Final = 1000
 
@@ -74,7 +75,7 @@ class SesEvent:
     ses_message_id: str
     at: str  # the event's own time, ISO 8601 UTC
     key: str  # stable dedupe key: same event delivered twice → same key
-    order_id: str | None = None  # from mail.tags (event publishing only)
+    order_id: str | None = None  # from mail.tags, else our X-OrderMail-Order-Id header
     mail_timestamp: str | None = None  # when SES accepted the mail
     bounce_type: str | None = None
     bounce_sub_type: str | None = None
@@ -189,6 +190,7 @@ def parse_ses_record(record: object) -> SesEvent:
     mail_timestamp = normalize_timestamp(mail.get("timestamp"))
     tags = mail.get("tags")
     order_id = order_id_from_tags(tags) if isinstance(tags, Mapping) else None
+    order_id = order_id or order_id_from_headers(mail.get("headers"))
     details = _optional_object(body, _DETAIL_KEY[event_type], "record")
 
     own_timestamp = normalize_timestamp(details.get("timestamp"))

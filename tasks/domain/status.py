@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, Final
 
+from tasks import names
+from tasks.domain.ledger_codec import event_key_digest
 from tasks.domain.ses_events import SesEvent
 
 
@@ -58,16 +60,6 @@ _RANK: Final[dict[str, int]] = {
 SUPPRESSION_SUB_TYPES: Final = frozenset({"OnAccountSuppressionList", "Suppressed"})
 ENGAGEMENT_TYPES: Final = frozenset({"Open", "Click", "Subscription"})
 MAX_ENGAGEMENT_EVENTS: Final = 25
-# First time the order reached a status through feedback (kept as the earliest event time).
-_REACHED_AT_ATTRIBUTE: Final = {
-    Status.SENT: "sentAt",
-    Status.DELAYED: "delayedAt",
-    Status.DELIVERED: "deliveredAt",
-    Status.BOUNCED: "bouncedAt",
-    Status.REJECTED: "rejectedAt",
-    Status.SUPPRESSED: "suppressedAt",
-    Status.COMPLAINED: "complainedAt",
-}
 
 
 def rank(status: str | None) -> int:
@@ -103,30 +95,44 @@ def status_for_event(event: SesEvent) -> Status | None:
     return None  # RenderingFailure, Open, Click, Subscription
 
 
-def event_entry(event: SesEvent, *, received_at: str) -> dict[str, Any]:
-    """The `events` list entry for an SES event (docs/LEDGER.md)."""
-    return {
-        "type": event.type,
-        "at": event.at,
-        "key": event.key,
-        "sesMessageId": event.ses_message_id,
-        **event.details(),
-        "receivedAt": received_at,
-    }
+def _mail_number(item: Mapping[str, Any], ses_message_id: str) -> int | None:
+    """1-based position of the `ATTEMPT_SENT` entry for this message id among the item's sends."""
+    sent = [entry for entry in item.get("timeline") or () if isinstance(entry, Mapping) and entry.get("type") == "ATTEMPT_SENT"]
+    for number, entry in enumerate(sent, start=1):
+        if entry.get("sesMessageId") == ses_message_id:
+            return number
+    return None
 
 
-def _earliest(existing: object, candidate: str) -> str:
-    return existing if isinstance(existing, str) and existing and existing <= candidate else candidate
+def event_entry(event: SesEvent, item: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The `events` list entry for an SES event (docs/LEDGER.md); its key goes to `eventKeys` only.
+
+    The mail it is about is `mail`, the number of its `ATTEMPT_SENT` entry (the timeline only ever
+    grows, so the number stays right), or, when that send is not recorded (yet), `sesMessageId`.
+    """
+    mail = _mail_number(item or {}, event.ses_message_id)
+    reference: dict[str, Any] = {"mail": mail} if mail is not None else {"sesMessageId": event.ses_message_id}
+    return {"type": event.type, "at": event.at, **reference, **event.details()}
+
+
+def _has_recorded_send(item: Mapping[str, Any]) -> bool:
+    if item.get("sesMessageId"):
+        return True
+    timeline = item.get("timeline") or ()
+    return any(isinstance(entry, Mapping) and entry.get("type") == "ATTEMPT_SENT" for entry in timeline)
 
 
 def apply_event(item: Mapping[str, Any], event: SesEvent, *, now: str) -> dict[str, Any] | None:
-    """The attributes to SET on the ledger item for this event, or None when nothing changes.
+    """The attributes to SET on the ledger item for this event (None: REMOVE), or None when nothing changes.
 
-    None means the event was applied before (its key is in `eventKeys`) or is an engagement event
-    beyond the cap. `item` holds plain Python values as boto3's TypeDeserializer returns them.
+    None means the event was applied before (its key, or its key's digest, is in `eventKeys`) or is
+    an engagement event beyond the cap. `item` holds plain Python values as boto3's
+    TypeDeserializer returns them. The status's index key `listedStatus` follows the status: set for
+    the listed statuses, removed otherwise (docs/LEDGER.md).
     """
     applied_keys = set(item.get("eventKeys") or ())
-    if event.key in applied_keys:
+    digest = event_key_digest(event.key)
+    if digest in applied_keys or event.key in applied_keys:  # raw keys: items written before digests
         return None
     events = list(item.get("events") or ())
     if event.type in ENGAGEMENT_TYPES:
@@ -135,20 +141,20 @@ def apply_event(item: Mapping[str, Any], event: SesEvent, *, now: str) -> dict[s
             return None
 
     changes: dict[str, Any] = {
-        "events": [*events, event_entry(event, received_at=now)],
-        "eventKeys": applied_keys | {event.key},
+        "events": [*events, event_entry(event, item)],
+        "eventKeys": applied_keys | {digest},
         "updatedAt": now,
     }
+    current = item.get("status")
+    new_status = current
     candidate = status_for_event(event)
     if candidate is not None:
-        current = item.get("status")
         new_status = higher(current if isinstance(current, str) else None, candidate)
         if new_status != current:
             changes["status"] = str(new_status)
-        reached = _REACHED_AT_ATTRIBUTE[candidate]
-        first = _earliest(item.get(reached), event.at)
-        if first != item.get(reached):
-            changes[reached] = first
-    if not item.get("sesMessageId"):
+    listed = str(new_status) if new_status in names.LEDGER_LISTED_STATUSES else None
+    if listed is not None or item.get(names.LEDGER_LISTED_STATUS_ATTRIBUTE) is not None:
+        changes[names.LEDGER_LISTED_STATUS_ATTRIBUTE] = listed  # re-keyed with updatedAt, or removed
+    if not _has_recorded_send(item):
         changes["sesMessageId"] = event.ses_message_id  # any event repairs an unrecorded send
     return changes

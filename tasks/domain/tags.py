@@ -59,3 +59,26 @@ def order_id_from_tags(tags: Mapping[str, object]) -> str | None:
         return plain
     encoded = _first_string(tags.get(names.SES_TAG_ORDER_ID_B32))
     return decode_order_id(encoded) if encoded is not None else None
+
+
+def order_id_headers(order_id: str) -> list[dict[str, str]]:
+    """The SendEmail `Headers`: the orderId again, for SES notifications that carry headers but no
+    tags (identity notifications with headers included). Encoded like the tags: as is when
+    SES-safe, else `b32:` and its base32."""
+    value = order_id if is_ses_safe(order_id) else f"b32:{encode_order_id(order_id)}"
+    return [{"Name": names.ORDER_ID_HEADER, "Value": value}]
+
+
+def order_id_from_headers(headers: object) -> str | None:
+    """The orderId from an SES record's `mail.headers` ([{name, value}]), or None."""
+    if not isinstance(headers, Sequence) or isinstance(headers, str):
+        return None
+    wanted = names.ORDER_ID_HEADER.lower()
+    for header in headers:
+        if isinstance(header, Mapping) and str(header.get("name", "")).lower() == wanted:
+            value = header.get("value")
+            if not isinstance(value, str) or not value.strip():
+                return None
+            value = value.strip()
+            return decode_order_id(value[4:]) if value.startswith("b32:") else value
+    return None

@@ -4,6 +4,7 @@ delivery, as deployed) and its DLQ. Ledger items are shaped as docs/LEDGER.md de
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import warnings
@@ -17,7 +18,9 @@ from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
 from ordermail.cli import main as cli_main
+from ordermail.emulator.provision import ledger_table_request
 from tasks import names
+from tasks.domain.ledger_codec import event_key_digest, pack_request
 
 ENV = "dev"
 # Not us-east-1: an embedded runtime another test module keeps alive in this process (xdist mixes
@@ -49,54 +52,52 @@ def ledger_item(order_id: str, status: str, *, updated_ago: float = 60, lease_in
     """A ledger item as the workflow and the feedback processor leave it (docs/LEDGER.md)."""
     started, ended = iso_ago(updated_ago + 5), iso_ago(updated_ago + 4)
     arn = execution_arn(f"{order_id}-1")
+    name = arn.split(":")[7]
     item: dict[str, Any] = {
         "orderId": order_id,
         "status": status,
-        "createdAt": started,
         "updatedAt": iso_ago(updated_ago),
         "recipient": "success@simulator.amazonses.com",
         "deliverTo": "success@simulator.amazonses.com",
-        "payloadHash": "ab" * 32,
-        "request": order_body(order_id),
-        "orderTimestamp": "2026-03-14T09:26:53Z",
-        "claimToken": arn,
+        "payloadHash": "ab" * 16,
+        "request": base64.b64decode(pack_request(order_body(order_id))),
         "attemptCount": 1,
         "duplicateCount": 0,
         "version": 3,
         "expiresAt": int(time.time()) + 90 * 86400,
-        "timeline": [{"type": "ATTEMPT_STARTED", "at": started, "executionArn": arn, "receiveCount": "1"}],
+        "timeline": [{"type": "ATTEMPT_STARTED", "at": started, "execution": name, "receiveCount": "1"}],
         "events": [],
     }
+    if status in names.LEDGER_LISTED_STATUSES:
+        item["listedStatus"] = status
     if status == "PROCESSING":
         item["leaseUntil"] = int(time.time() + (lease_in if lease_in is not None else 300))
+        item["claimToken"] = name
     elif status == "FAILED":
         item.update(lastError="SesV2.MessageRejectedException", lastCause="Email address is not verified.",
                     failedAt=ended)
-        item["timeline"].append({"type": "ATTEMPT_FAILED", "at": ended, "executionArn": arn,
+        item["timeline"].append({"type": "ATTEMPT_FAILED", "at": ended, "execution": name, "executionArn": arn,
                                  "error": "SesV2.MessageRejectedException", "cause": "Email address is not verified.",
                                  "retryable": False})
     elif status == "INVALID":
         item.update(invalidReason="total_mismatch", invalidMessage="total: 3.00 does not equal the sum of the items",
-                    attemptCount=0, invalidCount=1)
+                    attemptCount=0, invalidCount=1, request=order_body(order_id))
         item["timeline"] = [{"type": "INVALID", "at": started, "executionArn": arn, "reason": "total_mismatch",
                              "message": "total: 3.00 does not equal the sum of the items"}]
     elif status in names.LEDGER_SENT_STATUSES:
-        item.update(sesMessageId=f"0100-{order_id}-ses", sentAt=ended)
-        item["timeline"].append({"type": "ATTEMPT_SENT", "at": ended, "executionArn": arn,
+        item["timeline"].append({"type": "ATTEMPT_SENT", "at": ended, "execution": name,
                                  "sesMessageId": f"0100-{order_id}-ses"})
         events = {"DELIVERED": ["Delivery"], "BOUNCED": ["Bounce"],
                   "COMPLAINED": ["Delivery", "Complaint"]}.get(status, [])
         for number, kind in enumerate(events):
-            event: dict[str, Any] = {"type": kind, "at": iso_ago(updated_ago + 3 - number), "key": f"{kind}-{order_id}",
-                                     "sesMessageId": f"0100-{order_id}-ses"}
+            event: dict[str, Any] = {"type": kind, "at": iso_ago(updated_ago + 3 - number), "mail": 1}
             if kind == "Bounce":
                 event.update(bounceType="Permanent", bounceSubType="General",
                              diagnosticCode="smtp; 550 5.1.1 user unknown")
             if kind == "Complaint":
                 event.update(complaintFeedbackType="abuse")
             item["events"].append(event)
-        if item["events"]:  # DynamoDB has no empty sets
-            item["eventKeys"] = {e["key"] for e in item["events"]}
+            item.setdefault("eventKeys", set()).add(event_key_digest(f"{kind}-{order_id}"))
     item.update(extra)
     return item
 
@@ -135,26 +136,7 @@ TEMPLATE_RESOURCE = {"Marker": {"Type": "AWS::CloudFormation::WaitConditionHandl
 def create_stack(env: str = ENV) -> Stack:
     resources = names.resource_names(env)
     ddb = boto3.client("dynamodb", region_name=REGION)
-    ddb.create_table(
-        TableName=resources["ledger_table"],
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "orderId", "AttributeType": "S"},
-            {"AttributeName": "status", "AttributeType": "S"},
-            {"AttributeName": "updatedAt", "AttributeType": "S"},
-            {"AttributeName": "sesMessageId", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {"IndexName": names.LEDGER_STATUS_INDEX,
-             "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"},
-                           {"AttributeName": "updatedAt", "KeyType": "RANGE"}],
-             "Projection": {"ProjectionType": "KEYS_ONLY"}},
-            {"IndexName": names.LEDGER_MESSAGE_ID_INDEX,
-             "KeySchema": [{"AttributeName": "sesMessageId", "KeyType": "HASH"}],
-             "Projection": {"ProjectionType": "KEYS_ONLY"}},
-        ],
-    )
+    ddb.create_table(**ledger_table_request(resources["ledger_table"]))
     sqs = boto3.client("sqs", region_name=REGION)
     dlq_url = sqs.create_queue(QueueName=resources["orders_dlq"])["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

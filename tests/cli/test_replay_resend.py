@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from tasks import names
+from tasks.domain.ledger_view import request_body
 
 from .conftest import Stack, ledger_item, main
 
@@ -40,7 +41,7 @@ def test_replay_takes_an_expired_processing_lease(stack: Stack, capsys) -> None:
     assert main(["replay", "o-stuck", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["previousStatus"] == "PROCESSING"
     [message] = stack.messages()
-    assert message["Body"] == item["request"]
+    assert message["Body"] == request_body(item)  # the stored (compressed) request, as it came
 
 
 def test_replay_of_a_failed_order_sends_the_stored_request(stack: Stack, capsys) -> None:
@@ -48,7 +49,7 @@ def test_replay_of_a_failed_order_sends_the_stored_request(stack: Stack, capsys)
     assert main(["replay", "o-failed"]) == 0
     assert "replay queued for order o-failed (was FAILED)" in capsys.readouterr().out
     [message] = stack.messages()
-    assert message["Body"] == item["request"]
+    assert message["Body"] == request_body(item)  # the stored (compressed) request, as it came
     attributes = _attributes(message)
     assert names.REPLAY_ATTRIBUTE in attributes
     assert attributes[names.ORDER_EVENT_TYPE_ATTRIBUTE] == names.ORDER_EVENT_TYPE
@@ -123,7 +124,7 @@ def test_resend_carries_the_audit_attributes(stack: Stack, capsys) -> None:
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     [message] = stack.messages()
-    assert message["Body"] == item["request"]
+    assert message["Body"] == request_body(item)  # the stored (compressed) request, as it came
     attributes = _attributes(message)
     assert attributes[names.RESEND_BY_ATTRIBUTE] == "alice@example.com"
     assert attributes[names.RESEND_REASON_ATTRIBUTE] == "customer lost the mail"

@@ -86,6 +86,18 @@ def test_status_list_by_status_since(stack: Stack, capsys) -> None:
     assert "f-new" in out and "f-old" in out and "2 order(s)" in out
 
 
+def test_a_status_outside_the_sparse_index_is_listed_by_a_scan_that_says_so(stack: Stack, capsys) -> None:
+    stack.put(ledger_item("d-new", "DELIVERED", updated_ago=60))
+    stack.put(ledger_item("d-newer", "DELIVERED", updated_ago=30))
+    stack.put(ledger_item("d-old", "DELIVERED", updated_ago=2 * 86400))
+    stack.put(ledger_item("f-new", "FAILED", updated_ago=60))
+    assert "listedStatus" not in ledger_item("d-new", "DELIVERED")  # the workflow keeps DELIVERED out of the index
+    assert main(["status", "--status", "DELIVERED", "--since", "24h", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert [o["orderId"] for o in json.loads(captured.out)["orders"]] == ["d-newer", "d-new"]  # newest first
+    assert "not in the sparse status index" in captured.err and "scanning the whole table" in captured.err
+
+
 def test_history_is_chronological_with_console_links_and_insights_query(stack: Stack, capsys) -> None:
     _bounced_after_a_retry(stack)
     assert main(["history", "o-bounce", "--json"]) == 0

@@ -29,7 +29,8 @@ def test_defaults_parse_to_a_dev_config_with_the_sandbox_guard_on() -> None:
     assert config.max_receive_count == 5
     assert config.bounce_rate_threshold == 0.02 and config.complaint_rate_threshold == 0.001
     assert config.execution_log_level == "ERROR"
-    assert config.trace_sample_rate == 0.05
+    assert config.trace_sample_rate == 0.01  # one execution in a hundred (docs/ARCHITECTURE.md)
+    assert config.function_log_level == "WARNING"  # the ledger keeps the per-order record
 
 
 def test_cli_strings_are_parsed_to_typed_values() -> None:
@@ -43,6 +44,7 @@ def test_cli_strings_are_parsed_to_typed_values() -> None:
             "monthlyBudgetUsd": "12.50",
             "defaultCurrency": "eur",
             "executionLogLevel": "fatal",
+            "functionLogLevel": "info",
             "publisherPrincipals": "arn:aws:iam::111111111111:role/svc, arn:aws:iam::222222222222:root",
         }
     )
@@ -52,6 +54,7 @@ def test_cli_strings_are_parsed_to_typed_values() -> None:
     assert config.monthly_budget_usd == Decimal("12.50")
     assert config.default_currency == "EUR"
     assert config.execution_log_level == "FATAL"
+    assert config.function_log_level == "INFO"
     assert config.publisher_principals.role_or_user_arns == ("arn:aws:iam::111111111111:role/svc",)
     assert config.publisher_principals.account_ids == ("222222222222",)
 
@@ -85,6 +88,7 @@ BAD_VALUES = [
     ("executionLogLevel", "DEBUG"),
     ("traceSampleRate", "-0.1"),
     ("traceSampleRate", "all"),
+    ("functionLogLevel", "VERBOSE"),
     ("defaultCurrency", "XYZ"),
     ("shopName", ""),
     ("shopName", "Shop\nBcc: victim@example.org"),

@@ -15,7 +15,7 @@ DEV = names.resource_names("dev")
 POWERTOOLS_ENV = {
     names.ENV_POWERTOOLS_SERVICE: names.SERVICE_NAME,
     names.ENV_POWERTOOLS_NAMESPACE: names.METRICS_NAMESPACE,
-    names.ENV_LOG_LEVEL: "INFO",
+    names.ENV_LOG_LEVEL: "WARNING",
 }
 HANDLERS = {
     "validate_function": "tasks.validate.handler",

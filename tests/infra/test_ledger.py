@@ -22,21 +22,17 @@ def test_ledger_table_matches_the_item_contract(dev: Synth) -> None:
     table = dev.json["Resources"][only(dev.json, "AWS::DynamoDB::Table")]["Properties"]
     assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
         {"AttributeName": name, "AttributeType": "S"}
-        for name in sorted([names.LEDGER_PARTITION_KEY, "status", "updatedAt", "sesMessageId"])
+        for name in sorted([names.LEDGER_PARTITION_KEY, names.LEDGER_LISTED_STATUS_ATTRIBUTE, "updatedAt"])
     ]
     indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
     assert indexes == {
         names.LEDGER_STATUS_INDEX: {
             "IndexName": names.LEDGER_STATUS_INDEX,
             "KeySchema": [
-                {"AttributeName": "status", "KeyType": "HASH"},
+                # Sparse: only the listed statuses carry the key (docs/LEDGER.md)
+                {"AttributeName": names.LEDGER_LISTED_STATUS_ATTRIBUTE, "KeyType": "HASH"},
                 {"AttributeName": "updatedAt", "KeyType": "RANGE"},
             ],
-            "Projection": {"ProjectionType": "KEYS_ONLY"},
-        },
-        names.LEDGER_MESSAGE_ID_INDEX: {
-            "IndexName": names.LEDGER_MESSAGE_ID_INDEX,
-            "KeySchema": [{"AttributeName": "sesMessageId", "KeyType": "HASH"}],
             "Projection": {"ProjectionType": "KEYS_ONLY"},
         },
     }

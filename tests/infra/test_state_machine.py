@@ -52,7 +52,7 @@ def test_xray_samples_a_share_of_executions_without_a_reservoir(dev: Synth) -> N
         {
             "SamplingRule": {
                 "RuleName": names.infra_names("dev")["trace_sampling_rule"],
-                "FixedRate": 0.05,
+                "FixedRate": names.TRACE_SAMPLE_RATE,
                 "ReservoirSize": 0,
                 "ServiceName": DEV["state_machine"],
                 "ServiceType": "AWS::StepFunctions::StateMachine",

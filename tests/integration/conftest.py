@@ -20,6 +20,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from ordermail.bench.meters import ApiCounter
 from ordermail.emulator import LocalRuntime, RuntimeOptions
 from tasks import names
+from tasks.domain.ledger_view import order_view, request_body
 
 _DESERIALIZER = TypeDeserializer()
 
@@ -59,6 +60,18 @@ class Harness:
             TableName=self.outputs["LedgerTableName"], Key={"orderId": {"S": order_id}}, ConsistentRead=True
         ).get("Item")
         return None if raw is None else {k: _DESERIALIZER.deserialize(v) for k, v in raw.items()}
+
+    def view(self, order_id: str) -> dict[str, Any]:
+        """The public status document (what `ordermail status --json` and the status API show)."""
+        item = self.item(order_id)
+        assert item is not None, f"no ledger item for {order_id}"
+        return order_view(item)
+
+    def request(self, order_id: str) -> str:
+        """The stored request body, as replay and resend read it."""
+        body = request_body(self.item(order_id) or {})
+        assert body is not None, f"no stored request for {order_id}"
+        return body
 
     def mails_for(self, order_id: str) -> list[Any]:
         return [mail for mail in self.runtime.sent_mails() if mail.order_id == order_id]

@@ -70,7 +70,7 @@ def test_duplicate_and_reversed_events_give_the_same_final_status(harness: Harne
         "EmailTags": [{"Name": names.SES_TAG_ORDER_ID, "Value": order["orderId"]}],
     }
     stored = {e["type"]: e for e in item["events"]}
-    records = [record for _, record in events_for(item["sesMessageId"], request, region="us-east-1")]
+    records = [record for _, record in events_for(harness.view(order["orderId"])["sesMessageId"], request, region="us-east-1")]
     # Re-use the recorded event times so the redelivered events are the same events.
     for record in records:
         if record["eventType"] == "Delivery":
@@ -100,7 +100,7 @@ def test_delivery_delay_after_delivery_keeps_delivered(harness: Harness) -> None
         "eventType": "DeliveryDelay",
         "mail": {
             "timestamp": "2026-11-23T10:00:00.000Z",
-            "messageId": item["sesMessageId"],
+            "messageId": harness.view(order["orderId"])["sesMessageId"],
             "source": "no-reply@shop.example",
             "destination": [item["deliverTo"]],
             "tags": {names.SES_TAG_ORDER_ID: [order["orderId"]]},

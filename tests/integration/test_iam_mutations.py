@@ -140,7 +140,7 @@ class TestStateMachineAndStatusApiRoles:
             urllib.request.urlopen(f"{base}/orders/nope", timeout=10)
         assert open_method.value.code == 404
         with pytest.raises(urllib.error.HTTPError) as iam_method:  # GET /orders still requires SigV4
-            urllib.request.urlopen(f"{base}/orders?status=SENT", timeout=10)
+            urllib.request.urlopen(f"{base}/orders?status=FAILED", timeout=10)
         assert iam_method.value.code == 403
 
 

@@ -28,13 +28,16 @@ def test_happy_path_sends_one_mail_and_records_sent_then_delivered(harness: Harn
     item = harness.item(order["orderId"])
     assert item is not None
     assert item["status"] == "DELIVERED"
-    assert item["sesMessageId"] == mails[0].message_id
+    assert harness.view(order["orderId"])["sesMessageId"] == mails[0].message_id
     assert item["recipient"] == "ana.silva@example.com"
     assert item["attemptCount"] == 1
     assert harness.timeline_types(order["orderId"]) == ["ATTEMPT_STARTED", "ATTEMPT_SENT"]
     assert harness.event_types(order["orderId"]) == ["Delivery"]  # no Send events: names.SES_EVENT_TYPES
     started, sent = item["timeline"]
-    assert started["executionArn"] == sent["executionArn"] == item["claimToken"]
+    assert started["execution"] == sent["execution"] and sent["sesMessageId"] == mails[0].message_id
+    assert "claimToken" not in item and "executionArn" not in sent  # the claim is let go once SENT
+    assert "listedStatus" not in item  # the normal path writes no index entry
+    assert harness.event_types(order["orderId"]) == ["Delivery"] and item["events"][0]["mail"] == 1
     # $$.State.EnteredTime as AWS writes it (moto's own format differs; seams/stepfunctions.py)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", sent["at"]), sent["at"]
 
@@ -97,20 +100,23 @@ def test_message_rejected_is_failed_without_retry_and_a_replay_sends_once(harnes
     assert harness.mails_for(order["orderId"]) == []
     failed = [e for e in item["timeline"] if e["type"] == "ATTEMPT_FAILED"]
     assert failed and failed[0]["retryable"] is False
+    # A failed attempt keeps its execution ARN: its ERROR-level log is the one an operator looks up.
+    assert failed[0]["executionArn"].endswith(failed[0]["execution"] + ":" + failed[0]["executionArn"].rsplit(":", 1)[1])
+    assert item["listedStatus"] == "FAILED"  # in the sparse index, so `status --status FAILED` finds it
     assert json.dumps(order) not in harness.dlq_bodies()  # consumed: an operator replays it
 
     # Replay: the stored request goes back on the queue; FAILED is re-claimable.
-    harness.enqueue(item["request"], **{names.REPLAY_ATTRIBUTE: "true"})
+    harness.enqueue(harness.request(order["orderId"]), **{names.REPLAY_ATTRIBUTE: "true"})
     harness.settle()
     assert len(harness.mails_for(order["orderId"])) == 1
     item = harness.item(order["orderId"])
     assert item is not None
     assert item["status"] in ("SENT", "DELIVERED")
     assert item["attemptCount"] == 2
-    assert "lastError" not in item
+    assert "lastError" not in item and "listedStatus" not in item  # the claim took it out of the index
 
     # Replaying again once it is sent is a duplicate, not a second mail.
-    harness.enqueue(item["request"])
+    harness.enqueue(harness.request(order["orderId"]))
     harness.settle()
     assert len(harness.mails_for(order["orderId"])) == 1
 
@@ -267,8 +273,8 @@ def test_resend_is_a_deliberate_audited_copy_honoured_once(harness: Harness) -> 
         names.RESEND_BY_ATTRIBUTE: "arn:aws:iam::123456789012:user/operator",
         names.RESEND_REASON_ATTRIBUTE: "customer asked for a copy",
     }
-    harness.enqueue(item["request"], **attributes)
-    harness.enqueue(item["request"], **attributes)  # the same resend delivered twice
+    harness.enqueue(harness.request(order["orderId"]), **attributes)
+    harness.enqueue(harness.request(order["orderId"]), **attributes)  # the same resend delivered twice
     harness.settle()
 
     assert len(harness.mails_for(order["orderId"])) == 2

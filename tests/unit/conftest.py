@@ -58,12 +58,17 @@ def ledger_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 @pytest.fixture
 def captured_logs() -> Iterator[io.StringIO]:
-    """What the Powertools logger writes (its handler holds the stdout of import time, not capsys')."""
+    """What the Powertools logger writes (its handler holds the stdout of import time, not capsys'), at
+    INFO: the level an operator may set (`-c functionLogLevel=INFO`), whose lines must carry no PII
+    either; whatever level another test (a bench run) left the logger at is restored."""
     buffer = io.StringIO()
     handler = logger.registered_handler
     assert hasattr(handler, "setStream")
     previous = handler.setStream(buffer)
+    level = logger.log_level
+    logger.setLevel("INFO")
     try:
         yield buffer
     finally:
         handler.setStream(previous)
+        logger.setLevel(level)

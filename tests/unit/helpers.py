@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from dataclasses import dataclass
@@ -9,12 +10,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ordermail.emulator.provision import ledger_table_request
 from tasks import names
+from tasks.domain.ledger_codec import pack_request
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 SES_EVENTS_DIR = EVENTS_DIR / "ses"
 TABLE_NAME = "ordermail-test-ledger"
 EXECUTION_ARN = "arn:aws:states:us-east-1:123456789012:express:ordermail-test-order-email:exec-1:run-1"
+EXECUTION_NAME = "exec-1"
 SETTINGS_ENV = (
     names.ENV_ENVIRONMENT,
     names.ENV_LEDGER_TABLE,
@@ -78,13 +82,17 @@ def string_attribute(value: str) -> dict[str, Any]:
     return {"stringValue": value, "stringListValues": [], "binaryListValues": [], "dataType": "String"}
 
 
-def ses_record(fixture: str, *, message_id: str | None = None, order_id: str | None = None, **changes: Any) -> dict[str, Any]:
-    """An SES fixture with our messageId / orderId tag; `changes` replace top-level detail objects."""
+def ses_record(fixture: str, *, message_id: str | None = None, order_id: str | None = None,
+               header_order_id: str | None = None, **changes: Any) -> dict[str, Any]:
+    """An SES fixture with our messageId / orderId tag (or X-OrderMail-Order-Id header); `changes`
+    replace top-level detail objects."""
     record = copy.deepcopy(json.loads((SES_EVENTS_DIR / fixture).read_text(encoding="utf-8")))
     if message_id is not None:
         record["mail"]["messageId"] = message_id
     if order_id is not None:
         record["mail"].setdefault("tags", {})[names.SES_TAG_ORDER_ID] = [order_id]
+    if header_order_id is not None:
+        record["mail"].setdefault("headers", []).append({"name": names.ORDER_ID_HEADER, "value": header_order_id})
     for key, value in changes.items():
         record[key] = {**record.get(key, {}), **value}
     return record
@@ -117,55 +125,25 @@ def sqs_sns_event(*records: object) -> dict[str, Any]:
 
 def create_ledger_table(client: Any, table_name: str = TABLE_NAME) -> None:
     """The ledger table as docs/LEDGER.md describes it (keys and both keys-only indexes)."""
-    client.create_table(
-        TableName=table_name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "orderId", "AttributeType": "S"},
-            {"AttributeName": "status", "AttributeType": "S"},
-            {"AttributeName": "updatedAt", "AttributeType": "S"},
-            {"AttributeName": "sesMessageId", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "orderId", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": names.LEDGER_STATUS_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "status", "KeyType": "HASH"},
-                    {"AttributeName": "updatedAt", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-            {
-                "IndexName": names.LEDGER_MESSAGE_ID_INDEX,
-                "KeySchema": [{"AttributeName": "sesMessageId", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-        ],
-    )
+    client.create_table(**ledger_table_request(table_name))
 
 
 def sent_item(order_id: str = "ORD-1001", ses_message_id: str = "ses-msg-1", **overrides: Any) -> dict[str, Any]:
-    """A ledger item as the state machine leaves it after Claim + RecordSent."""
+    """A ledger item as the state machine leaves it after Claim + RecordSent (docs/LEDGER.md)."""
     item: dict[str, Any] = {
         "orderId": order_id,
         "status": "SENT",
-        "sesMessageId": ses_message_id,
-        "sentAt": "2024-05-01T10:00:02.000Z",
-        "createdAt": "2024-05-01T10:00:01.000Z",
         "updatedAt": "2024-05-01T10:00:02.000Z",
         "recipient": "jane.doe@example.com",
         "deliverTo": "success@simulator.amazonses.com",
-        "payloadHash": "a" * 64,
-        "request": json.dumps(sample_order(orderId=order_id)),
-        "orderTimestamp": "2024-05-01T10:00:00Z",
-        "claimToken": EXECUTION_ARN,
+        "payloadHash": "a" * 32,
+        "request": base64.b64decode(pack_request(json.dumps(sample_order(orderId=order_id)))),
         "attemptCount": Decimal(1),
         "version": Decimal(2),
         "expiresAt": Decimal(1_800_000_000),
         "timeline": [
-            {"type": "ATTEMPT_STARTED", "at": "2024-05-01T10:00:01.000Z", "executionArn": EXECUTION_ARN, "receiveCount": "1"},
-            {"type": "ATTEMPT_SENT", "at": "2024-05-01T10:00:02.000Z", "executionArn": EXECUTION_ARN, "sesMessageId": ses_message_id},
+            {"type": "ATTEMPT_STARTED", "at": "2024-05-01T10:00:01.000Z", "execution": EXECUTION_NAME, "receiveCount": "1"},
+            {"type": "ATTEMPT_SENT", "at": "2024-05-01T10:00:02.000Z", "execution": EXECUTION_NAME, "sesMessageId": ses_message_id},
         ],
     }
     item.update(overrides)

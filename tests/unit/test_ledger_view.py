@@ -112,3 +112,45 @@ def test_summary_and_json_safe() -> None:
     assert summary["orderId"] == "ORD-1001" and summary["attemptCount"] == 3
     assert "attempts" not in summary
     assert json_safe({"a": Decimal("1.50"), "b": {Decimal(2), Decimal(1)}, "c": [Decimal("3")], "d": b"\x01"}) == {"a": "1.50", "b": [1, 2], "c": [3], "d": "01"}
+
+
+def compact_item() -> dict[str, Any]:
+    """The layout the workflow writes now (docs/LEDGER.md): names not ARNs, derived times not stored,
+    events pointing at their mail by number, a compressed request."""
+    return sent_item(
+        status="BOUNCED",
+        listedStatus="BOUNCED",
+        resendCount=Decimal(1),
+        timeline=[
+            {"type": "ATTEMPT_STARTED", "at": "2024-05-01T10:00:00.000Z", "execution": "exec-1", "receiveCount": "1"},
+            {"type": "ATTEMPT_FAILED", "at": "2024-05-01T10:00:01.000Z", "execution": "exec-1",
+             "executionArn": EXECUTION_ARN, "error": "SesV2.TooManyRequestsException", "cause": "Rate exceeded",
+             "retryable": True},
+            {"type": "ATTEMPT_STARTED", "at": "2024-05-01T10:00:05.000Z", "execution": "exec-2", "receiveCount": "2"},
+            {"type": "ATTEMPT_SENT", "at": "2024-05-01T10:00:06.000Z", "execution": "exec-2", "sesMessageId": "ses-1"},
+            {"type": "RESEND", "at": "2024-05-02T09:00:00.000Z", "execution": "exec-3", "by": "ops", "reason": "lost"},
+            {"type": "ATTEMPT_SENT", "at": "2024-05-02T09:00:01.000Z", "execution": "exec-3", "sesMessageId": "ses-2"},
+        ],
+        events=[
+            {"type": "Delivery", "at": "2024-05-01T10:00:08.000Z", "mail": Decimal(1)},
+            {"type": "Bounce", "at": "2024-05-02T09:00:03.000Z", "mail": Decimal(2), "bounceType": "Permanent"},
+            {"type": "Delivery", "at": "2024-05-02T09:00:02.500Z", "sesMessageId": "ses-unrecorded"},
+        ],
+    )
+
+
+def test_the_compact_layout_gives_the_same_document() -> None:
+    view = order_view(compact_item())
+    assert view["createdAt"] == "2024-05-01T10:00:00.000Z"  # the first timeline entry
+    assert view["sentAt"] == "2024-05-01T10:00:06.000Z"  # the first ATTEMPT_SENT
+    assert view["sesMessageId"] == "ses-2"  # the last mail sent
+    assert view["orderTimestamp"] == "2024-05-01T12:00:00+02:00"  # from the compressed request
+    assert [(e["type"], e["sesMessageId"]) for e in view["events"]] == [
+        ("Delivery", "ses-1"), ("Delivery", "ses-unrecorded"), ("Bounce", "ses-2")]
+    failed, sent, resent = view["attempts"]
+    assert (failed["outcome"], failed["execution"], failed["executionArn"]) == ("FAILED", "exec-1", EXECUTION_ARN)
+    assert failed["consoleUrl"] is not None  # a failed execution's log exists at ERROR level
+    assert (sent["outcome"], sent["execution"], sent["executionArn"], sent["consoleUrl"]) == ("SENT", "exec-2", None, None)
+    assert (resent["kind"], resent["sesMessageId"], resent["by"]) == ("RESEND", "ses-2", "ops")
+    assert "request" not in view and "claimToken" not in view
+    json.dumps(view)  # JSON-safe: the binary request never reaches the document

@@ -26,9 +26,9 @@ def ledger(ledger_client: Any) -> Any:
     items = [
         sent_item("ORD-1001", status="DELIVERED", updatedAt="2024-05-02T11:00:00.000Z"),
         sent_item("ORD/é 1", "ses-2", updatedAt="2024-05-02T11:00:00.000Z"),
-        sent_item("ORD-F1", "ses-3", status="FAILED", updatedAt="2024-05-02T10:00:00.000Z", lastError="SesV2.MessageRejectedException", lastCause="Email address is not verified."),
-        sent_item("ORD-F2", "ses-4", status="FAILED", updatedAt="2024-05-02T09:00:00.000Z", lastError="States.Timeout"),
-        sent_item("ORD-F-OLD", "ses-5", status="FAILED", updatedAt="2024-04-01T09:00:00.000Z"),
+        sent_item("ORD-F1", "ses-3", status="FAILED", listedStatus="FAILED", updatedAt="2024-05-02T10:00:00.000Z", lastError="SesV2.MessageRejectedException", lastCause="Email address is not verified."),
+        sent_item("ORD-F2", "ses-4", status="FAILED", listedStatus="FAILED", updatedAt="2024-05-02T09:00:00.000Z", lastError="States.Timeout"),
+        sent_item("ORD-F-OLD", "ses-5", status="FAILED", listedStatus="FAILED", updatedAt="2024-04-01T09:00:00.000Z"),
     ]
     for item in items:
         ledger_client.put_item(TableName=TABLE_NAME, Item=serialize_item(item))

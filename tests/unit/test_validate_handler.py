@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from tasks import clock, names
+from tasks.domain.ledger_codec import unpack_request
 from tasks.validate import InvalidOrder, UnexpectedBatch, handler
 from tests.unit.helpers import load_event, pipe_event, sample_order, string_attribute
 
@@ -53,8 +55,10 @@ def test_output_values(lambda_context: Any) -> None:
     assert validated["order"]["customerName"] == "Jane Doe"
     assert validated["order"]["customerEmail"] == "jane.doe@example.com"
     assert validated["order"]["metadata"] == {"channel": "web", "campaign": "spring"}
-    assert validated["orderTimestamp"] == validated["order"]["timestamp"] == "2024-05-01T10:00:00Z"
-    assert re.fullmatch(r"[0-9a-f]{64}", validated["payloadHash"])
+    assert validated["order"]["timestamp"] == "2024-05-01T10:00:00Z"
+    assert re.fullmatch(r"[0-9a-f]{32}", validated["payloadHash"])  # 128 bits of the SHA-256 (ledger_codec)
+    assert unpack_request(base64.b64decode(validated["requestZ"])) == event["records"][0]["body"]
+    assert validated["headers"] == [{"Name": "X-OrderMail-Order-Id", "Value": "ORD-1001"}]
     assert validated["nowEpoch"] == str(NOW_EPOCH)
     assert validated["leaseUntil"] == str(NOW_EPOCH + names.CLAIM_LEASE_SECONDS)
     assert validated["expiresAt"] == str(NOW_EPOCH + 90 * 86_400)
@@ -154,7 +158,7 @@ def test_invalid_order_document_for_a_body_with_an_order_id(lambda_context: Any)
     assert document["key"] == document["orderId"] == "ORD-1001"
     assert document["reason"] == "total_mismatch"
     assert document["message"].startswith("total: ")
-    assert document["payloadHash"] == hashlib.sha256(body.encode()).hexdigest()
+    assert document["payloadHash"] == hashlib.sha256(body.encode()).hexdigest()[:32]
     assert document["expiresAt"] == str(NOW_EPOCH + 90 * 86_400)
 
 
@@ -181,7 +185,7 @@ def test_too_large_order_is_rejected_under_its_order_id(lambda_context: Any) -> 
     document = invalid(pipe_event(body), lambda_context)
     assert document["reason"] == "too_large"
     assert document["key"] == "ORD-1001"
-    assert document["payloadHash"] == hashlib.sha256(body.encode("utf-8")).hexdigest()
+    assert document["payloadHash"] == hashlib.sha256(body.encode("utf-8")).hexdigest()[:32]
 
 
 def test_error_stays_within_the_step_functions_cause_limit(lambda_context: Any) -> None:

@@ -71,8 +71,8 @@ def _run_pipeline(runtime: Any, ctx: AwsContext, say: Any) -> dict[str, dict[str
         raise CliError(f"{len(failed)} sample order(s) could not be published: {failed[0]['error']}")
     expected = {sample.order_id: sample.expect for sample in samples.SAMPLES}
     items = _wait_for(ledger, runtime, expected, SETTLE_SECONDS)
-    listed = _status_api_listing(runtime.outputs["StatusApiUrl"], "DELIVERED", region=runtime.region)
-    say(f"status API (SigV4): GET /orders?status=DELIVERED lists {listed} order(s)")
+    listed = _status_api_listing(runtime.outputs["StatusApiUrl"], "BOUNCED", region=runtime.region)
+    say(f"status API (SigV4): GET /orders?status=BOUNCED lists {listed} order(s)")
     return items
 
 

@@ -28,6 +28,10 @@ from ordermail.cli.output import (
 from tasks import names
 
 INSIGHTS_QUERY = "fields @timestamp, type, details.name | filter execution_arn = '{arn}' | sort @timestamp asc"
+# A successful attempt keeps only the execution's name (docs/LEDGER.md); its log lines exist only
+# at executionLogLevel ALL, and an ARN ends with ":<name>:<run id>".
+INSIGHTS_QUERY_BY_NAME = ("fields @timestamp, type, details.name | filter execution_arn like ':{name}:' "
+                          "| sort @timestamp asc")
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -44,7 +48,8 @@ def entries(view: dict[str, Any], item: dict[str, Any]) -> list[dict[str, Any]]:
     timeline: list[dict[str, Any]] = view.get("timeline") or item.get("timeline") or []
     for entry in timeline:
         rows.append({"source": "workflow", "at": entry.get("at"), "type": entry.get("type"),
-                     "executionArn": entry.get("executionArn"), "details": timeline_details(entry)})
+                     "executionArn": entry.get("executionArn") or entry.get("execution"),
+                     "details": timeline_details(entry)})
     for event in view.get("events") or []:
         rows.append({"source": "SES", "at": event.get("at"), "type": event.get("type"),
                      "executionArn": None, "details": event_details(event)})
@@ -56,11 +61,14 @@ def attempt_links(ctx: AwsContext, attempts: list[dict[str, Any]]) -> list[dict[
     linked = []
     for attempt in attempts:
         arn = attempt.get("executionArn") or ""
+        name = attempt.get("execution") or ""
         row = dict(attempt)
-        if ctx.is_local or not arn:
+        if ctx.is_local or not (arn or name):
             row["consoleUrl"] = None  # the local runtime has no console
-        else:
+        elif arn:
             row["logsInsights"] = {"logGroup": log_group, "query": INSIGHTS_QUERY.format(arn=arn)}
+        else:
+            row["logsInsights"] = {"logGroup": log_group, "query": INSIGHTS_QUERY_BY_NAME.format(name=name)}
         linked.append(row)
     return linked
 
@@ -87,7 +95,8 @@ def show(ctx: AwsContext, order_id: str, *, as_json: bool = False) -> int:
     for number, attempt in enumerate(attempts, 1):
         out.print(Text.assemble((f"Attempt {number}", "bold"), "  ", status_text(attempt.get("outcome")),
                                 f"  {attempt.get('startedAt') or '-'} → {attempt.get('endedAt') or '-'}"))
-        out.print(f"  execution  {attempt.get('executionArn') or '-'}", soft_wrap=True, markup=False)
+        out.print(f"  execution  {attempt.get('executionArn') or attempt.get('execution') or '-'}",
+                  soft_wrap=True, markup=False)
         if attempt.get("error"):
             out.print(f"  error      {attempt['error']}", soft_wrap=True, markup=False)
         if attempt.get("consoleUrl"):

@@ -17,6 +17,7 @@ from ordermail.cli.ledger import Ledger
 from ordermail.cli.output import console, err_console, print_json, progress, status_text, table
 from ordermail.cli.timeutil import iso, now, parse_since
 from tasks import names
+from tasks.domain.ledger_view import request_body
 
 from .status import parse_statuses
 
@@ -51,7 +52,7 @@ def run_one(args: argparse.Namespace, ctx: AwsContext) -> int:
     if note:
         result["note"] = note
     if not args.dry_run:
-        result["messageId"] = requeue.send(ctx, str(item["request"]), _replay_attributes())
+        result["messageId"] = requeue.send(ctx, request_body(item) or "", _replay_attributes())
     if args.json:
         print_json(result)
         return EXIT_OK
@@ -78,7 +79,7 @@ def run_bulk(args: argparse.Namespace, ctx: AwsContext) -> int:
         if refusal:
             skipped.append({**row, "reason": refusal})
         else:
-            todo.append({**row, "request": item["request"]})
+            todo.append({**row, "request": request_body(item)})
     replayed: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     if not args.dry_run:

@@ -17,6 +17,7 @@ from ordermail.cli.errors import EXIT_OK, Refused, UsageError
 from ordermail.cli.ledger import Ledger
 from ordermail.cli.output import console, print_json
 from tasks import names
+from tasks.domain.ledger_view import request_body
 
 MAX_REASON_CHARS = 1000  # what the Validate step keeps (tasks/validate.py)
 MAX_BY_CHARS = 200
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise Refused(refusal)
     by = (args.by or "").strip() or ctx.caller()
     resend_id = str(uuid.uuid4())
-    message_id = requeue.send(ctx, str(item["request"]), {
+    message_id = requeue.send(ctx, request_body(item) or "", {
         names.RESEND_ID_ATTRIBUTE: resend_id,
         names.RESEND_BY_ATTRIBUTE: by,
         names.RESEND_REASON_ATTRIBUTE: reason,

@@ -8,7 +8,7 @@ from typing import Any
 from ordermail.cli.aws import AwsContext
 from ordermail.cli.errors import EXIT_OK, UsageError
 from ordermail.cli.ledger import Ledger, order_view
-from ordermail.cli.output import print_json, render_order_list, render_status
+from ordermail.cli.output import err_console, print_json, render_order_list, render_status
 from ordermail.cli.timeutil import iso, parse_since
 from tasks import names
 
@@ -27,7 +27,8 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                                         "With --status: the orders in that status updated since --since.")
     parser.add_argument("order_id", nargs="?", metavar="ORDER_ID")
     parser.add_argument("--status", dest="status_filter", metavar="STATUS[,STATUS]",
-                        help="list orders in these statuses (the byStatus index)")
+                        help="list orders in these statuses: the byListedStatus index for "
+                             f"{', '.join(names.LEDGER_LISTED_STATUSES)}; a table scan for the others")
     parser.add_argument("--since", default="24h", help="with --status: 24h, 30m, 7d or an ISO time (default 24h)")
     parser.set_defaults(func=run)
 
@@ -46,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     statuses = parse_statuses(args.status_filter)
     since = parse_since(args.since)
+    scanned = [status for status in statuses if status not in names.LEDGER_LISTED_STATUSES]
+    if scanned:  # on stderr: `--json` output stays one document
+        err_console().print(f"{', '.join(scanned)} {'is' if len(scanned) == 1 else 'are'} not in the sparse status "
+                            "index (docs/LEDGER.md): scanning the whole table, one read unit per 8 KB", soft_wrap=True)
     views = [order_view(item, local=ctx.is_local) for item in ledger.by_status(statuses, since)]
     if args.json:
         print_json({"statuses": statuses, "since": iso(since), "count": len(views), "orders": views})

@@ -1,9 +1,10 @@
 """The Step Functions interpreter (moto's port of LocalStack's): AWS's error names for SESv2 and its
-timestamp format, retry back-offs on the runtime's clock, and (fast mode) parsed definitions, boto3
+timestamp format, binary DynamoDB values as AWS stores them, retry back-offs on the runtime's clock, and (fast mode) parsed definitions, boto3
 clients and JSONPath parsers cached."""
 
 from __future__ import annotations
 
+import base64
 import datetime as _dt
 import functools
 import threading
@@ -42,7 +43,38 @@ SEAMS: dict[str, tuple[object, str]] = {
     **{f"sfn_boto_client_{module.__name__.rsplit('.', 1)[-1]}": (module, "boto_client_for")
        for module in _BOTO_CLIENT_IMPORTERS},
     "sfn_jsonpath_parse": (json_path, "parse"),
+    "sfn_dynamodb_binary": (state_task_service_dynamodb.StateTaskServiceDynamoDB, "_eval_service_task"),
 }
+
+
+def _decoded_binaries(value: Any) -> Any:
+    """DynamoDB JSON with `B`/`BS` strings turned into bytes (a copy; everything else as it was)."""
+    if isinstance(value, dict):
+        if len(value) == 1 and isinstance(value.get("B"), str):
+            return {"B": base64.b64decode(value["B"])}
+        if len(value) == 1 and isinstance(value.get("BS"), list):
+            return {"BS": [base64.b64decode(item) if isinstance(item, str) else item for item in value["BS"]]}
+        return {key: _decoded_binaries(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_decoded_binaries(item) for item in value]
+    return value
+
+
+def install_sfn_dynamodb_binary(patches: Patches) -> None:
+    """Seam `sfn_dynamodb_binary`: a `B` value in a DynamoDB task is base64 text, as on the wire.
+
+    Step Functions sends the task's JSON to DynamoDB as it is, so `{"B": "<base64>"}` stores the
+    decoded bytes. moto calls boto3 with it, and boto3 takes a str blob as raw bytes and base64-encodes
+    it again: the item would hold the base64 text. Decoding first stores what AWS stores.
+    """
+    owner = state_task_service_dynamodb.StateTaskServiceDynamoDB
+    original = owner._eval_service_task
+
+    def _eval_service_task(self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict,
+                           *args: Any, **kwargs: Any) -> Any:
+        return original(self, env, resource_runtime_part, _decoded_binaries(normalised_parameters), *args, **kwargs)
+
+    patches.replace(owner, "_eval_service_task", _eval_service_task)
 
 
 def install_sfn_error_names(patches: Patches) -> None:
