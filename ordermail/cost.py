@@ -28,14 +28,18 @@ Counts (per e-mail unless the key says otherwise):
   xray_traces               trace-starting requests (state machine executions; the feedback function
                             only passes traces through); recorded under the stack's sampling rule
                             (fixed.xray_reservoir_per_s, fixed.xray_fixed_rate: -c traceSampleRate)
-  ledger_item_kb            ledger item plus index entries, stored for `retention_days`
+  ledger_item_kb            ledger item plus index entries
+  delivered_share           share of mails whose order ends DELIVERED: kept `delivered_retention_days`,
+                            the others `retention_days` (status.Retention)
 Fixed (per month): dashboards, alarms, custom_metrics (each metric name x dimension set),
   kms_keys, kms_requests (the customer key: SNS reuses a data key for 5 minutes per topic and
   publishing principal, 2 calls each (AWS's SNS formula): 2 topics x 8,640 x 2; the queues reuse
-  theirs for an hour: 2 x 720 x 2 — an upper bound, reached only with traffic every 5 minutes),
+  theirs for 24 hours (the maximum): 2 x 30 x 2 — an upper bound, reached only with traffic every
+  5 minutes),
   xray_reservoir_per_s, xray_fixed_rate (the state machine's X-Ray sampling rule),
   pipe_idle_receives (the Pipe long-polls the queue even when idle: estimate, 5 pollers x one 20 s
-  poll, 30 days), retention_days (ledger TTL), log_retention_days, log_compression (stored log
+  poll, 30 days), retention_days (ledger TTL of orders that need a look), delivered_retention_days
+  (ledger TTL after a Delivery), log_retention_days, log_compression (stored log
   bytes per ingested byte).
 """
 
@@ -63,8 +67,9 @@ GB: Final = 1024**3
 # tasks/names.py; each metric name x dimension set is one custom metric.
 CUSTOM_METRICS: Final = tuple(value for key, value in sorted(vars(names).items()) if key.startswith("METRIC_"))
 # workflow/observability.py: SES bounce and complaint rate, execution failures and p99 latency, the
-# orders and feedback DLQs, the oldest order in the queue, errors of the four functions.
-ALARMS: Final = 2 + 2 + 2 + 1 + 4
+# orders and feedback DLQs, the oldest order in the queue, errors of three functions (not the status
+# API's: UNALARMED_FUNCTIONS there).
+ALARMS: Final = 2 + 2 + 2 + 1 + 3
 
 DEFAULT_COUNTS: Final[dict[str, Any]] = {
     "per_email": {
@@ -87,17 +92,19 @@ DEFAULT_COUNTS: Final[dict[str, Any]] = {
         "log_bytes": 4_500,
         "xray_traces": 1,
         "ledger_item_kb": 3,
+        "delivered_share": 0.97,
     },
     "fixed": {
         "dashboards": 1,
         "alarms": ALARMS,
         "custom_metrics": len(CUSTOM_METRICS),
         "kms_keys": 1,
-        "kms_requests": 2 * (DAYS_PER_MONTH * 86_400 // 300) * 2 + 2 * (DAYS_PER_MONTH * 24) * 2,
+        "kms_requests": 2 * (DAYS_PER_MONTH * 86_400 // 300) * 2 + 2 * DAYS_PER_MONTH * 2,
         "pipe_idle_receives": 5 * (86_400 // 20) * DAYS_PER_MONTH,
         "xray_reservoir_per_s": 0,
         "xray_fixed_rate": names.TRACE_SAMPLE_RATE,
-        "retention_days": 90,
+        "retention_days": int(names.CONTEXT_DEFAULTS["retentionDays"]),  # type: ignore[call-overload]
+        "delivered_retention_days": names.DELIVERED_RETENTION_DAYS,
         "log_retention_days": 30,
         "log_compression": 0.15,
     },
@@ -204,8 +211,10 @@ def variable_monthly(counts: Mapping[str, Any], per_day: float, prices: Mapping[
         lambda_usd += gb_s * lam[f"per_gb_second_{spec['architecture']}"]
 
     ddb = prices["dynamodb"]
-    # Steady state: an item lives `retention_days` (TTL), so a month holds per_day x retention items.
-    stored_gb = per_day * f["retention_days"] * e["ledger_item_kb"] * 1024 / GB
+    # Steady state: an item lives its retention (TTL), so the table holds per_day x retention items.
+    kept_days = (e["delivered_share"] * f["delivered_retention_days"]
+                 + (1 - e["delivered_share"]) * f["retention_days"])
+    stored_gb = per_day * kept_days * e["ledger_item_kb"] * 1024 / GB
     cw = prices["cloudwatch"]
     allowance = prices["always_free"]["cloudwatch"] if free_tier else {}
     logs_gb = mails * e["log_bytes"] / GB

@@ -29,6 +29,7 @@ from tasks.domain.ses_events import (
     parse_ses_record,
     records_from_lambda_event,
 )
+from tasks.domain.status import Retention
 from tasks.observability import logger, metrics, publish_metrics, tracer
 from tasks.settings import get_settings
 
@@ -82,7 +83,9 @@ def _count_malformed(where: str, problem: str, summary: Counter[str]) -> None:
 @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    ledger = ledger_for_table(get_settings().ledger_table)
+    settings = get_settings()
+    ledger = ledger_for_table(settings.ledger_table)
+    retention = Retention(delivered=settings.delivered_retention_days, listed=settings.retention_days)
     unwrapped = records_from_lambda_event(event)
     summary: Counter[str] = Counter()
     for problem in unwrapped.problems:
@@ -102,7 +105,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
 
         context_keys = {"where": where, "type": ses_event.type, "sesMessageId": ses_event.ses_message_id}
         try:
-            result = ledger.apply_feedback(ses_event, now=iso_utc_millis(clock.utc_now()))
+            result = ledger.apply_feedback(ses_event, now=iso_utc_millis(clock.utc_now()), retention=retention)
         except Exception:
             logger.exception("feedback record failed; the event will be retried", extra=context_keys)
             failed.append(where)

@@ -63,6 +63,7 @@ ENV_DEFAULT_CURRENCY: Final = "DEFAULT_CURRENCY"
 ENV_SES_SANDBOX: Final = "SES_SANDBOX"
 ENV_SANDBOX_RECIPIENT: Final = "SANDBOX_RECIPIENT"
 ENV_RETENTION_DAYS: Final = "RETENTION_DAYS"
+ENV_DELIVERED_RETENTION_DAYS: Final = "DELIVERED_RETENTION_DAYS"
 ENV_SHOP_NAME: Final = "SHOP_NAME"
 ENV_POWERTOOLS_SERVICE: Final = "POWERTOOLS_SERVICE_NAME"
 ENV_POWERTOOLS_NAMESPACE: Final = "POWERTOOLS_METRICS_NAMESPACE"
@@ -74,6 +75,10 @@ TRACE_SAMPLE_RATE: Final = 0.01
 # The handlers' own log lines (Powertools) below WARNING are dropped: the ledger timeline is the per-order
 # record, and INFO lines repeating it were most of the log bytes a mail cost (docs/BENCHMARKS.md). EMF
 # metric lines are printed, not logged, so every level keeps them.
+# A delivered order's item expires this many days after its Delivery event; orders that need a look
+# (the listed statuses) keep `retentionDays`. Delivered is ~97 % of orders, so this is most of the
+# ledger's storage; 30 days is twice SQS's longest redelivery window (docs/LEDGER.md).
+DELIVERED_RETENTION_DAYS: Final = 30
 FUNCTION_LOG_LEVEL: Final = "WARNING"
 FUNCTION_LOG_LEVELS: Final = ("DEBUG", "INFO", "WARNING", "ERROR")
 CONTEXT_DEFAULTS: Final[dict[str, object]] = {
@@ -87,6 +92,7 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "alarmEmail": "",
     "publisherPrincipals": "",  # comma-separated ARNs; empty: the deploying account
     "retentionDays": 90,
+    "deliveredRetentionDays": DELIVERED_RETENTION_DAYS,
     "logRetentionDays": 30,
     "maxReceiveCount": 5,
     "defaultCurrency": "USD",
@@ -214,6 +220,7 @@ def function_environment(
     retention_days: int,
     shop_name: str,
     claim_lease_seconds: int = CLAIM_LEASE_SECONDS,
+    delivered_retention_days: int = DELIVERED_RETENTION_DAYS,
 ) -> dict[str, str]:
     """The environment variables of one function (a `resource_names` key such as `validate_function`).
 
@@ -231,7 +238,12 @@ def function_environment(
             ENV_CLAIM_LEASE_SECONDS: str(claim_lease_seconds),
         },
         "render_function": {ENV_ENVIRONMENT: env, ENV_SHOP_NAME: shop_name, ENV_DEFAULT_CURRENCY: default_currency},
-        "feedback_function": {ENV_ENVIRONMENT: env, ENV_LEDGER_TABLE: ledger_table},
+        "feedback_function": {
+            ENV_ENVIRONMENT: env,
+            ENV_LEDGER_TABLE: ledger_table,
+            ENV_RETENTION_DAYS: str(retention_days),
+            ENV_DELIVERED_RETENTION_DAYS: str(min(delivered_retention_days, retention_days)),
+        },
         "status_api_function": {ENV_ENVIRONMENT: env, ENV_LEDGER_TABLE: ledger_table},
     }
     return environments[function]

@@ -27,6 +27,7 @@ _ENV_TO_FIELD: Final = {
     names.ENV_SES_SANDBOX: "ses_sandbox",
     names.ENV_SANDBOX_RECIPIENT: "sandbox_recipient",
     names.ENV_RETENTION_DAYS: "retention_days",
+    names.ENV_DELIVERED_RETENTION_DAYS: "delivered_retention_days",
     names.ENV_CLAIM_LEASE_SECONDS: "claim_lease_seconds",
     names.ENV_SHOP_NAME: "shop_name",
 }
@@ -42,6 +43,7 @@ class Settings(BaseModel):
     ses_sandbox: bool = True
     sandbox_recipient: str = f"success@{names.SES_SIMULATOR_DOMAIN}"
     retention_days: int = Field(default=90, ge=1, le=3650)
+    delivered_retention_days: int = Field(default=names.DELIVERED_RETENTION_DAYS, ge=1, le=3650)
     claim_lease_seconds: int = Field(default=names.CLAIM_LEASE_SECONDS, ge=1, le=86_400)
     shop_name: str = Field(default="Example Shop", min_length=1, max_length=100)
 

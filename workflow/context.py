@@ -98,6 +98,7 @@ class OrderMailConfig:
     alarm_email: str | None
     publisher_principals: PublisherPrincipals
     retention_days: int
+    delivered_retention_days: int
     log_retention_days: int
     max_receive_count: int
     default_currency: str
@@ -118,6 +119,7 @@ class OrderMailConfig:
             ses_sandbox=self.ses_sandbox,
             sandbox_recipient=self.sandbox_recipient,
             retention_days=self.retention_days,
+            delivered_retention_days=self.delivered_retention_days,
             shop_name=self.shop_name,
         )
 
@@ -296,6 +298,7 @@ def load_config(get: Callable[[str], Any]) -> OrderMailConfig:
         alarm_email=_optional_email("alarmEmail", raw("alarmEmail")),
         publisher_principals=_publishers("publisherPrincipals", raw("publisherPrincipals")),
         retention_days=_int("retentionDays", raw("retentionDays"), low=1, high=3650),
+        delivered_retention_days=_int("deliveredRetentionDays", raw("deliveredRetentionDays"), low=1, high=3650),
         log_retention_days=log_retention_days,
         max_receive_count=_int("maxReceiveCount", raw("maxReceiveCount"), low=1, high=1000),
         default_currency=_choice_currency(raw("defaultCurrency")),

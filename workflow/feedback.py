@@ -44,7 +44,7 @@ class FeedbackProcessor(Construct):
             queue_name=resource_names["feedback_dlq"],
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=encryption.key,
-            data_key_reuse=Duration.hours(1),
+            data_key_reuse=Duration.hours(24),  # the maximum: KMS requests are billed
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )

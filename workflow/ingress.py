@@ -46,7 +46,7 @@ class OrderIngress(Construct):
             queue_name=resource_names["orders_dlq"],
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
-            data_key_reuse=Duration.hours(1),
+            data_key_reuse=Duration.hours(24),  # the maximum: KMS requests are billed
             enforce_ssl=True,
             retention_period=DLQ_RETENTION,
         )
@@ -56,7 +56,7 @@ class OrderIngress(Construct):
             queue_name=resource_names["orders_queue"],
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=key,
-            data_key_reuse=Duration.hours(1),
+            data_key_reuse=Duration.hours(24),  # the maximum: KMS requests are billed
             enforce_ssl=True,
             # Longer than an execution can live, so a message in flight is never handed out twice.
             visibility_timeout=Duration.seconds(names.QUEUE_VISIBILITY_SECONDS),

@@ -136,6 +136,9 @@ def per_mail(phase: PhaseResult) -> dict[str, Any]:
         "express_log": express,
         "ledger_item_bytes": percentiles([float(size) for size in phase.item_sizes]),
         "ses_events_per_mail": ses_events / mails,
+        # Orders that end DELIVERED are kept deliveredRetentionDays, the others retentionDays.
+        "delivered_share": (phase.verdict.statuses.get("DELIVERED", 0) / max(1, sum(phase.verdict.statuses.values()))
+                            if phase.verdict else cost.DEFAULT_COUNTS["per_email"]["delivered_share"]),
     }
 
 
@@ -167,6 +170,7 @@ def cost_counts(usage: dict[str, Any], express_setting: str, phase_name: str) ->
             # (workflow/feedback.py), and the stack's sampling rule decides which executions are recorded.
             "xray_traces": usage["executions"] / mails,
             "ledger_item_kb": (item.get("mean") or 0) / 1024,  # index entries included (invariants.item_sizes)
+            "delivered_share": usage["delivered_share"],
         },
         "source": f"measured by `make bench` ({phase_name} run, Express logs {express_setting}); "
                   "durations: the cost model's AWS estimates",
@@ -735,14 +739,13 @@ def analysis(report: dict[str, Any]) -> dict[str, str]:
             f"pipeline itself (Step Functions, SQS, SNS, Lambda, Pipes) are ${requests:.4f} before anything is "
             f"recorded. DynamoDB: {counts['dynamodb_write_units']:.1f} write units and "
             f"{counts['dynamodb_read_units']:.1f} read units per mail — each ledger write is billed on the whole "
-            f"item in 1 KB units ({item_bytes.get('mean', 0):.0f} bytes on average, p99 {item_bytes.get('p99', 0):.0f}), "
-            f"and the byStatus index entry is deleted and re-put when status or updatedAt changes. X-Ray: "
+            f"item in 1 KB units ({item_bytes.get('mean', 0):.0f} bytes on average, p99 {item_bytes.get('p99', 0):.0f}; "
+            f"docs/LEDGER.md), and only listed statuses write index entries. X-Ray: "
             f"{counts['xray_traces']:.2f} trace-starting executions per mail, {c['counts']['fixed']['xray_fixed_rate']:.0%} "
-            f"of them recorded (the stack's sampling rule). Express logs at {c['express_log_setting']} add "
-            f"{express:.0f} bytes per mail. What would close it: a ledger item under 1 KB (the stored request "
-            f"and the timeline's execution ARNs are most of it) so each write is one unit, and a sparse status "
-            f"index (only the statuses operators list carry the index key) — about half the DynamoDB line; "
-            f"the rest of the gap is the request charges, which only fewer hops would cut.")
+            f"of them recorded (the stack's sampling rule). Logs: {counts['log_bytes']:.0f} bytes per mail, of which "
+            f"Express logs at {c['express_log_setting']} are {express:.0f}; the rest are Lambda's own START/END/"
+            f"REPORT lines and the EMF metric lines. What is left is mostly the request charges of the hops "
+            f"themselves, which only fewer hops would cut.")
     monthly = by_name.get("Monthly total at 2,000/day, CloudWatch free allowances applied")
     if monthly and monthly["met"] is False and c:
         month = c["monthly_at_2000_by_service_usd"]

@@ -46,6 +46,7 @@ class Settings:
     ses_sandbox: bool = True
     sandbox_recipient: str = str(names.CONTEXT_DEFAULTS["sandboxRecipient"])
     retention_days: int = int(names.CONTEXT_DEFAULTS["retentionDays"])  # type: ignore[call-overload]
+    delivered_retention_days: int = names.DELIVERED_RETENTION_DAYS
     max_receive_count: int = int(names.CONTEXT_DEFAULTS["maxReceiveCount"])  # type: ignore[call-overload]
     default_currency: str = str(names.CONTEXT_DEFAULTS["defaultCurrency"])
     claim_lease_seconds: int = names.CLAIM_LEASE_SECONDS
@@ -92,6 +93,7 @@ def function_environments(settings: Settings, ledger_table: str) -> dict[str, di
                 ses_sandbox=settings.ses_sandbox,
                 sandbox_recipient=settings.sandbox_recipient,
                 retention_days=settings.retention_days,
+                delivered_retention_days=settings.delivered_retention_days,
                 shop_name=settings.shop_name,
                 claim_lease_seconds=settings.claim_lease_seconds,
             ),

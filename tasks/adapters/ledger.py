@@ -27,7 +27,7 @@ from botocore.exceptions import ClientError
 from tasks import clock, names
 from tasks.domain.order import iso_utc_millis
 from tasks.domain.ses_events import SesEvent
-from tasks.domain.status import apply_event
+from tasks.domain.status import Retention, apply_event
 
 MAX_LOCK_ATTEMPTS: Final = 5
 BATCH_GET_LIMIT: Final = 100
@@ -79,11 +79,11 @@ class Ledger:
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def get(self, order_id: str) -> dict[str, Any] | None:
+    def get(self, order_id: str, *, consistent: bool = True) -> dict[str, Any] | None:
         response = self.client.get_item(
             TableName=self.table_name,
             Key={names.LEDGER_PARTITION_KEY: {"S": order_id}},
-            ConsistentRead=True,  # optimistic locking must start from the latest version
+            ConsistentRead=consistent,
         )
         item = response.get("Item")
         return deserialize_item(item) if item else None
@@ -147,7 +147,10 @@ class Ledger:
         """The order an event belongs to: the mail's orderId tag, or its orderId header."""
         if not event.order_id:
             return None
-        item = self.get(event.order_id)
+        # Eventually consistent: half the read units. An event usually arrives seconds after the
+        # workflow's last write; a stale read only loses the version race, and the retry reads
+        # consistently.
+        item = self.get(event.order_id, consistent=False) or self.get(event.order_id)  # absent: make sure
         return (event.order_id, item) if item is not None else None
 
     def _write(self, order_id: str, changes: Mapping[str, Any], seen_version: object) -> None:
@@ -178,10 +181,13 @@ class Ledger:
             ExpressionAttributeValues=values,
         )
 
-    def apply_feedback(self, event: SesEvent, *, now: str | None = None) -> FeedbackResult:
+    def apply_feedback(
+        self, event: SesEvent, *, now: str | None = None, retention: Retention | None = None
+    ) -> FeedbackResult:
         """Apply one SES event to its order. Raises LedgerConflict or botocore errors (retry later).
 
-        `now` (ISO, milliseconds) becomes `updatedAt`; default: the current time.
+        `now` (ISO, milliseconds) becomes `updatedAt`; default: the current time. `retention`: how
+        long a delivered order, and one in a listed status, is kept (status.apply_event).
         """
         now = now or iso_utc_millis(clock.utc_now())
         located = self._locate(event)
@@ -189,7 +195,7 @@ class Ledger:
             return FeedbackResult(FeedbackOutcome.UNKNOWN_ORDER)
         order_id, item = located
         for _ in range(MAX_LOCK_ATTEMPTS):
-            changes = apply_event(item, event, now=now)
+            changes = apply_event(item, event, now=now, retention=retention)
             if changes is None:
                 return FeedbackResult(FeedbackOutcome.DUPLICATE, order_id, item)
             try:

@@ -6,7 +6,8 @@ request body or the claim token.
 
 The item stores nothing it can derive (docs/LEDGER.md, "Item size"); the view puts it back:
 `createdAt` is the first timeline entry, `sentAt` the first `ATTEMPT_SENT`, `sesMessageId` the
-last mail sent, `orderTimestamp` the order's own `timestamp`. Items written before that layout
+last mail sent, `orderTimestamp` the order's own `timestamp`, `recipient` its `customerEmail` as
+validation normalizes it. Items written before that layout
 hold these attributes, and the stored value wins.
 
 Attempts follow docs/LEDGER.md: an `ATTEMPT_STARTED` or `RESEND` timeline entry joined by
@@ -27,6 +28,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from tasks.domain.ledger_codec import unpack_request
+from tasks.domain.order import normalized_email
 
 EVENT_DETAIL_KEYS: Final = (
     "bounceType",
@@ -53,7 +55,7 @@ SUMMARY_ATTRIBUTES: Final = (
     "invalidMessage",
 )
 # What a listing reads: the stored summary attributes, plus the timeline the derived ones come from.
-SUMMARY_PROJECTION: Final = (*SUMMARY_ATTRIBUTES, "timeline")
+SUMMARY_PROJECTION: Final = (*SUMMARY_ATTRIBUTES, "timeline", "request")
 _COUNTERS: Final = ("attemptCount", "duplicateCount", "invalidCount", "resendCount")
 
 
@@ -161,14 +163,34 @@ def request_body(item: Mapping[str, Any]) -> str | None:
     return unpack_request(item.get("request"))
 
 
-def order_timestamp(item: Mapping[str, Any]) -> object:
-    if item.get("orderTimestamp"):
-        return item["orderTimestamp"]
+def _stored_order(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The order a claimed item stores (compressed: it passed validation); {} for anything else."""
+    if not isinstance(getattr(item.get("request"), "value", item.get("request")), bytes | bytearray):
+        return {}
     try:
         order = json.loads(request_body(item) or "")
     except (ValueError, zlib.error):
-        return None
-    return order.get("timestamp") if isinstance(order, dict) else None
+        return {}
+    return order if isinstance(order, dict) else {}
+
+
+def order_timestamp(item: Mapping[str, Any]) -> object:
+    if item.get("orderTimestamp"):
+        return item["orderTimestamp"]
+    stored = item.get("request")
+    if isinstance(stored, str):  # items written before compression kept the body as a string
+        try:
+            order = json.loads(stored)
+        except ValueError:
+            return None
+        return order.get("timestamp") if isinstance(order, dict) else None
+    return _stored_order(item).get("timestamp")
+
+
+def recipient(item: Mapping[str, Any]) -> object:
+    if item.get("recipient"):
+        return item["recipient"]
+    return normalized_email(_stored_order(item).get("customerEmail"))
 
 
 def _first_at(timeline: list[dict[str, Any]], kind: str | None = None) -> object:
@@ -201,6 +223,7 @@ def order_summary(item: Mapping[str, Any]) -> dict[str, Any]:
     timeline = _entries(item, "timeline")
     summary["createdAt"] = summary["createdAt"] or _first_at(timeline)
     summary["sesMessageId"] = summary["sesMessageId"] or _last_sent_message_id(timeline)
+    summary["recipient"] = json_safe(recipient(item))
     for name in _COUNTERS:
         if name in summary:
             summary[name] = _counter(item, name)

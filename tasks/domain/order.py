@@ -199,6 +199,14 @@ def _email(value: object) -> str:
     return checked.ascii_email or checked.normalized
 
 
+def normalized_email(value: object) -> str | None:
+    """The address as a valid order stores it (`customerEmail` after validation), or None."""
+    try:
+        return _email(value)
+    except PydanticCustomError:
+        return None
+
+
 def _name(value: object) -> str:
     """A customer's or an item's name (the field path in the message tells which)."""
     return _text(value, reason=Reason.INVALID_NAME, max_chars=MAX_NAME_CHARS)

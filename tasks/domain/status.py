@@ -24,6 +24,9 @@ What each event type means for the status:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
@@ -122,13 +125,44 @@ def _has_recorded_send(item: Mapping[str, Any]) -> bool:
     return any(isinstance(entry, Mapping) and entry.get("type") == "ATTEMPT_SENT" for entry in timeline)
 
 
-def apply_event(item: Mapping[str, Any], event: SesEvent, *, now: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Retention:
+    """How long the ledger keeps an order once SES has had its say (days): `delivered` for a
+    DELIVERED order, `listed` (retentionDays) for one in a listed status, which needs a look."""
+
+    delivered: int
+    listed: int
+
+
+def _expiry(item: Mapping[str, Any], status: str, now: str, retention: Retention | None) -> int | None:
+    """The new `expiresAt` for an order that just reached `status`, or None to leave it."""
+    if retention is None:
+        return None
+    try:
+        now_epoch = int(datetime.fromisoformat(now).timestamp())
+    except (TypeError, ValueError):  # a time without a zone cannot be an epoch
+        return None
+    current = item.get("expiresAt")
+    current_epoch = int(current) if isinstance(current, int | Decimal) else None
+    if status == Status.DELIVERED:
+        candidate = now_epoch + retention.delivered * 86_400
+        return candidate if current_epoch is None else min(current_epoch, candidate)
+    if status in names.LEDGER_LISTED_STATUSES:
+        candidate = now_epoch + retention.listed * 86_400
+        return candidate if current_epoch is None else max(current_epoch, candidate)
+    return None
+
+
+def apply_event(
+    item: Mapping[str, Any], event: SesEvent, *, now: str, retention: Retention | None = None
+) -> dict[str, Any] | None:
     """The attributes to SET on the ledger item for this event (None: REMOVE), or None when nothing changes.
 
     None means the event was applied before (its key, or its key's digest, is in `eventKeys`) or is
     an engagement event beyond the cap. `item` holds plain Python values as boto3's
     TypeDeserializer returns them. The status's index key `listedStatus` follows the status: set for
-    the listed statuses, removed otherwise (docs/LEDGER.md).
+    the listed statuses, removed otherwise; so does `expiresAt` with `retention` (a delivered order
+    is kept `retention.delivered` days, one that needs a look at least `retention.listed`).
     """
     applied_keys = set(item.get("eventKeys") or ())
     digest = event_key_digest(event.key)
@@ -152,6 +186,9 @@ def apply_event(item: Mapping[str, Any], event: SesEvent, *, now: str) -> dict[s
         new_status = higher(current if isinstance(current, str) else None, candidate)
         if new_status != current:
             changes["status"] = str(new_status)
+            expires = _expiry(item, str(new_status), now, retention)
+            if expires is not None and expires != item.get("expiresAt"):
+                changes["expiresAt"] = expires
     listed = str(new_status) if new_status in names.LEDGER_LISTED_STATUSES else None
     if listed is not None or item.get(names.LEDGER_LISTED_STATUS_ATTRIBUTE) is not None:
         changes[names.LEDGER_LISTED_STATUS_ATTRIBUTE] = listed  # re-keyed with updatedAt, or removed

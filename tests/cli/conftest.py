@@ -57,7 +57,6 @@ def ledger_item(order_id: str, status: str, *, updated_ago: float = 60, lease_in
         "orderId": order_id,
         "status": status,
         "updatedAt": iso_ago(updated_ago),
-        "recipient": "success@simulator.amazonses.com",
         "deliverTo": "success@simulator.amazonses.com",
         "payloadHash": "ab" * 16,
         "request": base64.b64decode(pack_request(order_body(order_id))),

@@ -36,6 +36,20 @@ def test_step_functions_line_by_hand() -> None:
     assert result["monthly"]["variable_usd"]["stepfunctions"] == pytest.approx(per_mail * 60_000)
 
 
+def test_ledger_storage_keeps_delivered_orders_for_the_delivered_retention_only() -> None:
+    """Storage + PITR by hand: 2,000 items a day of 1 KB, kept 30 days when delivered, 90 otherwise."""
+    def storage(share: float) -> float:
+        counts = json.loads(json.dumps(cost.DEFAULT_COUNTS))
+        counts["per_email"].update(ledger_item_kb=1, delivered_share=share, dynamodb_write_units=0,
+                                   dynamodb_read_units=0)
+        return cost.estimate(counts, per_day=2000)["monthly"]["variable_usd"]["dynamodb"]
+
+    per_item_day = 1 / 1024**2 * (0.25 + 0.20)  # GB-month price of storage plus PITR, per KB
+    assert storage(1.0) == pytest.approx(2000 * 30 * per_item_day)
+    assert storage(0.0) == pytest.approx(2000 * 90 * per_item_day)
+    assert cost.DEFAULT_COUNTS["fixed"]["delivered_retention_days"] == names.DELIVERED_RETENTION_DAYS == 30
+
+
 def test_lambda_line_by_hand_uses_the_arm64_price() -> None:
     result = cost.estimate(per_day=2000)
     functions = result["counts"]["per_email"]["lambda"]
@@ -57,12 +71,12 @@ def test_ses_floor_and_the_required_keys() -> None:
 def test_fixed_costs_with_and_without_cloudwatch_free_tier() -> None:
     list_price = cost.estimate(free_tier=False)["monthly"]["fixed_usd"]
     assert list_price["cloudwatch_dashboard"] == pytest.approx(3.00)
-    assert cost.ALARMS == 11  # workflow/observability.py; update both when an alarm is added
-    assert list_price["cloudwatch_alarms"] == pytest.approx(11 * 0.10)
+    assert cost.ALARMS == 10  # workflow/observability.py; update both when an alarm is added
+    assert list_price["cloudwatch_alarms"] == pytest.approx(10 * 0.10)
     assert list_price["cloudwatch_metrics"] == pytest.approx(len(cost.CUSTOM_METRICS) * 0.30)
     free = cost.estimate(free_tier=True)["monthly"]["fixed_usd"]
     assert free["cloudwatch_dashboard"] == 0  # 3 dashboards free
-    assert free["cloudwatch_alarms"] == pytest.approx((11 - 10) * 0.10)  # 10 alarms free
+    assert free["cloudwatch_alarms"] == 0  # 10 alarms free, and the stack has ten
     assert free["cloudwatch_metrics"] == pytest.approx((len(cost.CUSTOM_METRICS) - 10) * 0.30)
     assert "OrderToDeliveryLatency" in cost.CUSTOM_METRICS and "InvalidOrders" in cost.CUSTOM_METRICS
     assert free["kms"] == list_price["kms"] >= 1.00  # the customer key is never free

@@ -89,6 +89,7 @@ BAD_VALUES = [
     ("traceSampleRate", "-0.1"),
     ("traceSampleRate", "all"),
     ("functionLogLevel", "VERBOSE"),
+    ("deliveredRetentionDays", "0"),
     ("defaultCurrency", "XYZ"),
     ("shopName", ""),
     ("shopName", "Shop\nBcc: victim@example.org"),

@@ -71,7 +71,8 @@ def test_environment_of_each_function(dev: Synth) -> None:
             names.ENV_DEFAULT_CURRENCY: "USD",
             names.ENV_ENVIRONMENT: "dev",
         },
-        "feedback_function": {names.ENV_LEDGER_TABLE: table_ref, names.ENV_ENVIRONMENT: "dev"},
+        "feedback_function": {names.ENV_LEDGER_TABLE: table_ref, names.ENV_ENVIRONMENT: "dev",
+                              names.ENV_RETENTION_DAYS: "90", names.ENV_DELIVERED_RETENTION_DAYS: "30"},
         "status_api_function": {names.ENV_LEDGER_TABLE: table_ref, names.ENV_ENVIRONMENT: "dev"},
     }
     for key, env in expected.items():

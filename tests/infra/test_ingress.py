@@ -101,6 +101,8 @@ def test_queue_and_dlq_are_encrypted_tls_only_and_wired_for_redrive(dev: Synth) 
         {"QueueName": DEV["orders_dlq"], "KmsMasterKeyId": key_arn, "MessageRetentionPeriod": 14 * 24 * 3600},
     )
     for queue_id in resources(dev.json, "AWS::SQS::Queue"):
+        # A data key serves a queue for 24 hours, the maximum: each GenerateDataKey is a billed KMS request.
+        assert dev.json["Resources"][queue_id]["Properties"]["KmsDataKeyReusePeriodSeconds"] == 86_400, queue_id
         denies = tls_deny(policy_statements(dev.json, "AWS::SQS::QueuePolicy", "Queues", queue_id))
         assert denies and all(s["Action"] == "sqs:*" for s in denies), queue_id
 

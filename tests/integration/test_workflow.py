@@ -29,7 +29,10 @@ def test_happy_path_sends_one_mail_and_records_sent_then_delivered(harness: Harn
     assert item is not None
     assert item["status"] == "DELIVERED"
     assert harness.view(order["orderId"])["sesMessageId"] == mails[0].message_id
-    assert item["recipient"] == "ana.silva@example.com"
+    assert "recipient" not in item  # derived from the stored request (docs/LEDGER.md)
+    # Delivered: kept deliveredRetentionDays (30) from the Delivery, not retentionDays (90) from the claim.
+    assert abs(int(item["expiresAt"]) - (time.time() + 30 * 86_400)) < 600
+    assert harness.view(order["orderId"])["recipient"] == "ana.silva@example.com"
     assert item["attemptCount"] == 1
     assert harness.timeline_types(order["orderId"]) == ["ATTEMPT_STARTED", "ATTEMPT_SENT"]
     assert harness.event_types(order["orderId"]) == ["Delivery"]  # no Send events: names.SES_EVENT_TYPES

@@ -94,8 +94,11 @@ def test_lost_race_is_retried_from_the_new_version(ledger_client: Any) -> None:
     real_get = ledger.get
     calls = {"n": 0}
 
-    def get_then_someone_writes(order_id: str) -> dict[str, Any] | None:
-        item = real_get(order_id)
+    reads: list[bool] = []
+
+    def get_then_someone_writes(order_id: str, *, consistent: bool = True) -> dict[str, Any] | None:
+        item = real_get(order_id, consistent=consistent)
+        reads.append(consistent)
         calls["n"] += 1
         if calls["n"] == 1:  # another writer (the state machine, another feedback) bumps the version
             ledger_client.update_item(
@@ -112,13 +115,15 @@ def test_lost_race_is_retried_from_the_new_version(ledger_client: Any) -> None:
     item = read(ledger_client)
     assert item["status"] == "BOUNCED" and item["duplicateCount"] == 1 and item["version"] == 4
     assert calls["n"] == 2
+    # The first read is eventually consistent (half a read unit); after a lost race, consistent.
+    assert reads == [False, True]
 
 
 def test_a_race_lost_every_time_raises(ledger_client: Any) -> None:
     put(ledger_client, sent_item())
     ledger = Ledger(TABLE_NAME, client=ledger_client)
     stale = ledger.get("ORD-1001")
-    ledger.get = lambda order_id: {**stale, "version": Decimal(1)}  # type: ignore[method-assign, assignment]
+    ledger.get = lambda order_id, consistent=True: {**stale, "version": Decimal(1)}  # type: ignore[method-assign, assignment, misc]
     with pytest.raises(LedgerConflict):
         ledger.apply_feedback(parse_ses_record(record("eventpub-delivery.json")), now="2024-05-01T10:05:00Z")
 
@@ -278,10 +283,10 @@ def test_transient_failure_is_raised_after_the_other_records(
     put(ledger_client, sent_item("ORD-2", "ses-msg-2"))
     original = Ledger.apply_feedback
 
-    def throttled_for_ord_1(self: Ledger, event: Any, *, now: str) -> Any:
+    def throttled_for_ord_1(self: Ledger, event: Any, *, now: str, retention: Any = None) -> Any:
         if event.order_id == "ORD-1":
             raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}}, "UpdateItem")
-        return original(self, event, now=now)
+        return original(self, event, now=now, retention=retention)
 
     monkeypatch.setattr(Ledger, "apply_feedback", throttled_for_ord_1)
     event = sns_event(record("eventpub-delivery.json", order_id="ORD-1"), record("eventpub-delivery.json", order_id="ORD-2", message_id="ses-msg-2"))
@@ -301,3 +306,13 @@ def test_feedback_logs_never_hold_the_recipient(ledger_client: Any, lambda_conte
     logs = captured_logs.getvalue()
     assert "feedback applied" in logs and '"orderId":"ORD-1001"' in logs
     assert "recipient@example.com" not in logs and "user unknown" not in logs
+
+
+def test_an_item_an_eventually_consistent_read_misses_is_read_again_consistently(ledger_client: Any) -> None:
+    """A stale read must not turn an event into UNKNOWN_ORDER (it would be dropped, not retried)."""
+    put(ledger_client, sent_item())
+    ledger = Ledger(TABLE_NAME, client=ledger_client)
+    real_get = ledger.get
+    ledger.get = lambda order_id, consistent=True: real_get(order_id) if consistent else None  # type: ignore[method-assign]
+    result = ledger.apply_feedback(parse_ses_record(record("eventpub-delivery.json")), now="2024-05-01T10:05:00Z")
+    assert result.outcome is FeedbackOutcome.APPLIED and read(ledger_client)["status"] == "DELIVERED"

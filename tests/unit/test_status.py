@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,7 +14,15 @@ from hypothesis import strategies as st
 from tasks import names
 from tasks.domain.ledger_codec import event_key_digest
 from tasks.domain.ses_events import SesEvent, parse_ses_record
-from tasks.domain.status import MAX_ENGAGEMENT_EVENTS, Status, apply_event, higher, rank, status_for_event
+from tasks.domain.status import (
+    MAX_ENGAGEMENT_EVENTS,
+    Retention,
+    Status,
+    apply_event,
+    higher,
+    rank,
+    status_for_event,
+)
 from tests.unit.helpers import ses_record
 
 MESSAGE_ID = "ses-msg-1"
@@ -210,3 +219,20 @@ def test_engagement_events_are_capped() -> None:
     assert item["status"] == "DELIVERED"
     # a status-bearing event still gets in after the cap
     assert apply_event(item, EVENTS["complaint"], now=NOW)["status"] == "COMPLAINED"
+
+
+def test_a_delivered_order_is_kept_for_the_delivered_retention_and_one_that_needs_a_look_for_longer() -> None:
+    retention = Retention(delivered=30, listed=90)
+    now_epoch = 1_714_557_900  # NOW, 2024-05-01T10:05:00Z
+    claimed = {"orderId": "ORD-1", "status": "SENT", "expiresAt": Decimal(now_epoch + 90 * 86_400)}
+    delivered = apply_event(claimed, EVENTS["delivery"], now=NOW, retention=retention)
+    assert delivered is not None and delivered["expiresAt"] == now_epoch + 30 * 86_400
+    after = {**claimed, **delivered}
+    complained = apply_event(after, EVENTS["complaint"], now=NOW, retention=retention)
+    assert complained is not None and complained["expiresAt"] == now_epoch + 90 * 86_400  # back to retentionDays
+    opened = apply_event(after, EVENTS["open"], now=NOW, retention=retention)
+    assert opened is not None and "expiresAt" not in opened  # no status change, no new expiry
+    # Never lengthened by a delivery: an order already due sooner keeps its date.
+    soon = {**claimed, "expiresAt": Decimal(now_epoch + 86_400)}
+    assert "expiresAt" not in (apply_event(soon, EVENTS["delivery"], now=NOW, retention=retention) or {})
+    assert "expiresAt" not in (apply_event(claimed, EVENTS["delivery"], now=NOW) or {})  # no retention: left alone
