@@ -412,7 +412,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                          key=lambda kv: -kv[1])
         top = ", ".join(f"{k} ${v:.4f}" for k, v in non_ses[:3])
         rows.append(_target("Variable cost per mail", f"≤ {SES_TARGET_RATIO:.0%} of SES (${c['ses_floor_per_1000_usd'] * SES_TARGET_RATIO:.3f}/1,000)",
-                            f"${c['per_1000_mails_usd']:.4f} per 1,000 = {ratio_ses:.0%} of SES "
+                            f"${c['per_1000_mails_usd']:.4f} per 1,000 = {ratio_ses:.1%} of SES "
                             f"(Express logs {c['express_log_setting']})", ratio_ses <= SES_TARGET_RATIO,
                             f"above SES, per 1,000 mails: {top}"))
         rows.append(_target("Monthly total at 2,000/day, CloudWatch free allowances applied",
@@ -644,7 +644,7 @@ def markdown(report: dict[str, Any]) -> str:
                            "month at 2,000/day", "what stays viewable"], rows))
         if "cost" in report:
             out.append(f"\nChosen: **{report['cost']['express_log_setting']}**. Every order's history (each attempt "
-                       "with its execution ARN, outcome and error, every SES event) is in the ledger timeline at any "
+                       "with its execution name (the ARN of a failed one), outcome and error, every SES event) is in the ledger timeline at any "
                        "setting (`ordermail status` / `ordermail history`); the Express logs add the step-by-step "
                        "view in the console. Level ALL with execution data writes every state's input and output — "
                        "the rendered mail included — for every order, which alone costs a double-digit share of "
@@ -663,7 +663,7 @@ def markdown(report: dict[str, Any]) -> str:
         out.append(_table(["service", "per 1,000 mails", "share"],
                           [[k, f"${v:.4f}", f"{v / total:.0%}"] for k, v in by]
                           + [["**total (variable, list price)**", f"**${total:.4f}**",
-                              f"{c['ratio_to_ses_floor']:.0%} of SES"]]))
+                              f"{c['ratio_to_ses_floor']:.1%} of SES"]]))
         out.append(f"\nSES-only floor: ${c['ses_floor_per_1000_usd']:.2f} per 1,000 mails.\n")
         rows = []
         for s in c["scenarios"]:
@@ -680,6 +680,9 @@ def markdown(report: dict[str, Any]) -> str:
         out.append(_table(["at 2,000/day (free allowances)", "kind", "USD/month"],
                           [[k, "fixed" if k in c["fixed_kinds"] else "variable", f"${v:.2f}"]
                            for k, v in sorted(month.items(), key=lambda kv: -kv[1])]))
+        out.append("\nWhere each fixed cost comes from (prices: ordermail/prices.json; counts: ordermail/cost.py):\n")
+        out.append(_table(["fixed cost", "quantity", "unit price", "why, and where the quantity comes from"],
+                          fixed_cost_rows(c["counts"]["fixed"])))
         out.append("")
         for note in c["notes"]:
             out.append(f"- {note}")
@@ -694,6 +697,31 @@ def markdown(report: dict[str, Any]) -> str:
         out.append(f"- **{t['name']}** — {t['figure']}. {explained.get(t['name']) or t['note']}\n")
     out.append("")
     return "\n".join(out) + "\n"
+
+
+def fixed_cost_rows(fixed: dict[str, Any]) -> list[list[str]]:
+    """The fixed monthly costs, each with its quantity, price and reason (BENCHMARKS.md)."""
+    prices = cost.load_prices()
+    kms, sqs, cw = prices["kms"], prices["sqs"], prices["cloudwatch"]
+    free = prices["always_free"]["cloudwatch"]
+    return [
+        ["KMS key", f"{fixed['kms_keys']}", f"${kms['customer_key_per_month']:.2f}/month",
+         "one customer-managed key: SES and CloudWatch can only publish to topics encrypted with a key "
+         "whose policy lets them; the topics and queues share it"],
+        ["KMS requests", f"{fixed['kms_requests']:,}", f"${kms['per_10000_requests']:.2f}/10,000",
+         "SNS reuses a data key for 5 minutes per topic and publisher, 2 calls each: 2 topics x 8,640 "
+         "periods x 2; the queues reuse theirs for 24 hours: 2 x 30 x 2. An upper bound (traffic in "
+         "every 5 minutes)"],
+        ["Pipe idle polling", f"{fixed['pipe_idle_receives']:,} receives", f"${sqs['per_million_requests']:.2f}/million",
+         "an estimate: 5 pollers each long-polling 20 s, all month (how Lambda's SQS pollers start; "
+         "Pipes do not document theirs)"],
+        ["CloudWatch alarms", f"{fixed['alarms']}", f"${cw['alarm_per_month']:.2f}/month",
+         f"{free['alarms']} free per account: the stack keeps to ten"],
+        ["CloudWatch dashboard", f"{fixed['dashboards']}", f"${cw['dashboard_per_month']:.2f}/month",
+         f"{free['dashboards']} free per account"],
+        ["custom metrics", f"{fixed['custom_metrics']}", f"${cw['custom_metric_per_month']:.2f}/month",
+         f"the handlers' EMF metrics; {free['custom_metrics']} free per account"],
+    ]
 
 
 def analysis(report: dict[str, Any]) -> dict[str, str]:
