@@ -34,9 +34,13 @@ def test_happy_path_sends_one_mail_and_records_sent_then_delivered(harness: Harn
     assert abs(int(item["expiresAt"]) - (time.time() + 30 * 86_400)) < 600
     assert harness.view(order["orderId"])["recipient"] == "ana.silva@example.com"
     assert item["attemptCount"] == 1
-    assert harness.timeline_types(order["orderId"]) == ["ATTEMPT_STARTED", "ATTEMPT_SENT"]
+    # A loaded machine can outlast the scaled visibility timeout (1.8 s here): SQS then hands the
+    # message over again, and that copy is recorded as a DUPLICATE, nothing more. That is the design.
+    attempts = [entry for entry in item["timeline"] if entry["type"] != "DUPLICATE"]
+    assert [entry["type"] for entry in attempts] == ["ATTEMPT_STARTED", "ATTEMPT_SENT"]
+    assert item.get("duplicateCount", 0) == len(item["timeline"]) - 2
     assert harness.event_types(order["orderId"]) == ["Delivery"]  # no Send events: names.SES_EVENT_TYPES
-    started, sent = item["timeline"]
+    started, sent = attempts
     assert started["execution"] == sent["execution"] and sent["sesMessageId"] == mails[0].message_id
     assert "claimToken" not in item and "executionArn" not in sent  # the claim is let go once SENT
     assert "listedStatus" not in item  # the normal path writes no index entry
