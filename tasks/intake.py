@@ -29,4 +29,7 @@ ORDER_MAX_BODY_BYTES: Final = SNS_MAX_MESSAGE_BYTES - len(
 )
 
 BAD_BODY_MESSAGE: Final = "Invalid request body: expected a JSON object with a string orderId"
-TOO_LARGE_MESSAGE: Final = f"Order rejected: larger than {ORDER_MAX_BODY_BYTES} bytes (SNS message limit)"
+REJECTED_MESSAGE: Final = (
+    f"Order rejected by SNS: over {ORDER_MAX_BODY_BYTES} bytes (the SNS message limit) or not a valid message"
+)
+FAILED_MESSAGE: Final = "Order not accepted (publishing failed): try again"

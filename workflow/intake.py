@@ -40,8 +40,8 @@ PUBLISH_TEMPLATE = (
 )
 ACCEPTED_TEMPLATE = '{"messageId": "$input.path(\'$.PublishResponse.PublishResult.MessageId\')"}'
 # SNS answers 400 for a message over its size limit (or otherwise malformed): nothing is published.
-REJECTED_TEMPLATE = json.dumps({"message": intake.TOO_LARGE_MESSAGE})
-FAILED_TEMPLATE = json.dumps({"message": "Order not accepted: try again"})
+REJECTED_TEMPLATE = json.dumps({"message": intake.REJECTED_MESSAGE})
+FAILED_TEMPLATE = json.dumps({"message": intake.FAILED_MESSAGE})
 
 
 class OrdersApi(Construct):
@@ -141,11 +141,15 @@ class OrdersApi(Construct):
                 request_templates={JSON: PUBLISH_TEMPLATE.format(topic_arn=topic.topic_arn)},
                 integration_responses=[
                     apigw.IntegrationResponse(status_code="202", response_templates={JSON: ACCEPTED_TEMPLATE}),
+                    # SNS's 400 is the caller's (too large, malformed); any other error is ours, and
+                    # an SNS 403 (the role lost its grant) must not read as the caller's fault.
                     apigw.IntegrationResponse(
-                        status_code="400", selection_pattern=r"4\d{2}", response_templates={JSON: REJECTED_TEMPLATE}
+                        status_code="400", selection_pattern="400", response_templates={JSON: REJECTED_TEMPLATE}
                     ),
                     apigw.IntegrationResponse(
-                        status_code="502", selection_pattern=r"5\d{2}", response_templates={JSON: FAILED_TEMPLATE}
+                        status_code="502",
+                        selection_pattern=r"40[1-9]|4[1-9]\d|5\d{2}",
+                        response_templates={JSON: FAILED_TEMPLATE},
                     ),
                 ],
             ),
