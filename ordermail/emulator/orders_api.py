@@ -4,9 +4,10 @@ On AWS, `POST <OrdersApiUrl>` is an IAM-authorized API Gateway method whose requ
 the body against `tasks.intake.ORDER_BODY_SCHEMA` and whose service integration publishes it to the
 orders topic as the API's role (workflow/intake.py). Here the same, in that order: API Gateway's IAM
 authorizer (status_api.iam_refusal: unsigned → 403 "Missing Authentication Token"), the content
-type, the same schema (interpreted below, so it cannot drift from the deployed model), SNS's size
-limit, then `sns:Publish` as the integration role from the synthesized template, evaluated by the
-runtime's IAM enforcer like any other call. A 4xx publishes nothing.
+type, the same schema (interpreted below, so it cannot drift from the deployed model), then `sns:Publish`
+as the integration role from the synthesized template, evaluated by the runtime's IAM enforcer like
+any other call; SNS's own 400 (over its size limit: quotas.py) becomes the API's 400, any other SNS
+error a 502, as the deployed integration responses map them. A 4xx publishes nothing.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ def _type_name(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "integer" if isinstance(value, int) else "number"
-    return {dict: "object", list: "array", str: "string"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict):
+        return "object"
+    return "array" if isinstance(value, list) else "string" if isinstance(value, str) else type(value).__name__
 
 
 def _reject_constant(name: str) -> Any:
@@ -65,7 +68,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def check_body(raw: bytes) -> tuple[int, str] | None:
-    """(400, message) for a body the deployed API refuses before or at SNS, None to publish it."""
+    """(400, message) for a body the deployed API's validator refuses, None to publish it."""
     try:
         value = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, RecursionError):
@@ -73,9 +76,7 @@ def check_body(raw: bytes) -> tuple[int, str] | None:
     problem = schema_violation(value)
     if problem is not None:
         return 400, f"{intake.BAD_BODY_MESSAGE}: [{problem}]"
-    if len(raw) > intake.ORDER_MAX_BODY_BYTES:  # SNS refuses it; the integration maps that to 400
-        return 400, intake.REJECTED_MESSAGE
-    return None
+    return None  # the size limit is SNS's, as on AWS (quotas.py counts bytes, attributes included)
 
 
 class OrdersApiServer:
