@@ -258,6 +258,7 @@ def test_api_methods_require_iam_auth(policies: StackPolicies) -> None:
     assert {(m.http_method, m.path, m.authorization_type) for m in policies.api_methods} == {
         ("GET", "/orders", "AWS_IAM"),
         ("GET", "/orders/{orderId}", "AWS_IAM"),
+        ("POST", "/", "AWS_IAM"),  # the orders API
     }
 
 
