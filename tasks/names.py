@@ -102,6 +102,15 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "executionLogLevel": "ERROR",
     "traceSampleRate": TRACE_SAMPLE_RATE,
     "functionLogLevel": FUNCTION_LOG_LEVEL,
+    # Intake (docs/ARCHITECTURE.md "Intakes"): the HTTP API's stage throttling, the EventBridge
+    # bus (empty: the stack creates ordermail-<env>) and sources (empty: any source), and a queue
+    # the shop already has (empty: the stack's topic and queue).
+    "ordersApiRateLimit": 50,
+    "ordersApiBurstLimit": 100,
+    "ordersEventBusName": "",
+    "ordersEventSources": "",
+    "ordersQueueArn": "",
+    "ordersQueueKeyArn": "",
 }
 ENVIRONMENTS: Final = ("dev", "test", "prod")
 
@@ -154,6 +163,9 @@ STACK_OUTPUT_KEYS: Final = (
     "StatusApiUrl",
     "DashboardUrl",
 )
+# Outputs of the HTTP and EventBridge intakes: absent when context ordersQueueArn replaces them
+# (as are OrdersTopicArn and DeadLetterQueueUrl); the CLI needs them only for `publish --via`.
+INTAKE_OUTPUT_KEYS: Final = ("OrdersApiUrl", "OrdersEventBusName")
 
 # --- ledger statuses (docs/LEDGER.md) -------------------------------------------------------
 LEDGER_STATUSES: Final = (
@@ -201,6 +213,10 @@ def infra_names(env: str) -> dict[str, str]:
         "key_alias": f"alias/{prefix}",
         "status_api": f"{prefix}-status-api",
         "status_api_access_log_group": f"/aws/apigateway/{prefix}-status-api",
+        "orders_api": f"{prefix}-orders-api",
+        "orders_api_access_log_group": f"/aws/apigateway/{prefix}-orders-api",
+        "orders_event_bus": prefix,
+        "orders_event_rule": f"{prefix}-orders",
         "dashboard": f"{prefix}",
         "budget": f"{prefix}-monthly",
         "alarm_prefix": prefix,

@@ -52,6 +52,10 @@ _HOSTED_ZONE_RE: Final = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _PRINCIPAL_RE: Final = re.compile(
     r"^arn:aws[a-z-]*:iam::(?P<account>\d{12}):(?P<kind>root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)$"
 )
+_SQS_ARN_RE: Final = re.compile(r"^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+_KMS_KEY_ARN_RE: Final = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]{1,128}$")
+_EVENT_BUS_RE: Final = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
+_EVENT_SOURCE_RE: Final = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
 _TRUE: Final = frozenset({"true", "1", "yes", "on"})
 _FALSE: Final = frozenset({"false", "0", "no", "off"})
 
@@ -108,6 +112,12 @@ class OrderMailConfig:
     execution_log_level: str
     trace_sample_rate: float
     function_log_level: str
+    orders_api_rate_limit: int = 50
+    orders_api_burst_limit: int = 100
+    orders_event_bus_name: str | None = None  # None: the stack creates ordermail-<env>
+    orders_event_sources: tuple[str, ...] = ()  # empty: any source
+    orders_queue_arn: str | None = None  # the shop's queue: no topic, queue, API or rule then
+    orders_queue_key_arn: str | None = None
 
     def function_environment(self, function: str, *, ledger_table: str) -> dict[str, str]:
         """The function's environment variables (shared with the local runtime: names.function_environment)."""
@@ -254,6 +264,24 @@ def _publishers(key: str, value: object) -> PublisherPrincipals:
     )
 
 
+def _optional_match(key: str, value: object, pattern: re.Pattern[str], what: str) -> str | None:
+    text = _optional_text(key, value)
+    if text is not None and not pattern.match(text):
+        raise ContextError(key, f"not {what}", value)
+    return text
+
+
+def _event_sources(key: str, value: object) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = list(value) if isinstance(value, list | tuple) else _text(key, value).split(",")
+    sources = [_text(key, item) for item in items]
+    for source in sources:
+        if source and not _EVENT_SOURCE_RE.match(source):
+            raise ContextError(key, "each entry must be an EventBridge source such as com.example.shop", source)
+    return tuple(dict.fromkeys(s for s in sources if s))
+
+
 def load_config(get: Callable[[str], Any]) -> OrderMailConfig:
     """Parse every parameter; `get(key)` returns the context value or None (e.g. node.try_get_context)."""
 
@@ -312,7 +340,29 @@ def load_config(get: Callable[[str], Any]) -> OrderMailConfig:
         function_log_level=_choice(
             "functionLogLevel", raw("functionLogLevel"), names.FUNCTION_LOG_LEVELS, upper=True
         ),
+        **_intake(raw),
     )
+
+
+def _intake(raw: Callable[[str], object]) -> dict[str, Any]:
+    rate = _int("ordersApiRateLimit", raw("ordersApiRateLimit"), low=1, high=10_000)
+    burst = _int("ordersApiBurstLimit", raw("ordersApiBurstLimit"), low=1, high=5_000)
+    queue_arn = _optional_match("ordersQueueArn", raw("ordersQueueArn"), _SQS_ARN_RE, "an SQS queue ARN")
+    key_arn = _optional_match("ordersQueueKeyArn", raw("ordersQueueKeyArn"), _KMS_KEY_ARN_RE, "a KMS key ARN")
+    if key_arn is not None and queue_arn is None:
+        raise ContextError("ordersQueueKeyArn", "only applies together with ordersQueueArn", key_arn)
+    if queue_arn is not None and queue_arn.endswith(".fifo"):
+        raise ContextError("ordersQueueArn", "a FIFO queue is not supported (standard queues only)", queue_arn)
+    return {
+        "orders_api_rate_limit": rate,
+        "orders_api_burst_limit": burst,
+        "orders_event_bus_name": _optional_match(
+            "ordersEventBusName", raw("ordersEventBusName"), _EVENT_BUS_RE, "an event bus name"
+        ),
+        "orders_event_sources": _event_sources("ordersEventSources", raw("ordersEventSources")),
+        "orders_queue_arn": queue_arn,
+        "orders_queue_key_arn": key_arn,
+    }
 
 
 def _choice_currency(value: object) -> str:

@@ -102,14 +102,13 @@ class OrderIngress(Construct):
             if publishers.is_default
             else [iam.ArnPrincipal(arn) for arn in publishers.arns]
         )
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowConfiguredPublishers",
-                principals=allowed,
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-            )
+        self._allow_publishers = iam.PolicyStatement(
+            sid="AllowConfiguredPublishers",
+            principals=allowed,
+            actions=["sns:Publish"],
+            resources=[self.topic.topic_arn],
         )
+        self.topic.add_to_resource_policy(self._allow_publishers)
         # Conditions are ANDed: deny only a caller that matches neither an allowed role/user ARN
         # nor an allowed account.
         conditions: dict[str, dict[str, object]] = {}
@@ -118,13 +117,22 @@ class OrderIngress(Construct):
         accounts = list(publishers.account_ids) if not publishers.is_default else [Aws.ACCOUNT_ID]
         if accounts:
             conditions["StringNotEquals"] = {"aws:PrincipalAccount": accounts}
-        self.topic.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="DenyOtherPublishers",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
-                conditions=conditions,
-            )
+        self._publisher_arns = list(publishers.role_or_user_arns)
+        self._deny_others = iam.PolicyStatement(
+            sid="DenyOtherPublishers",
+            effect=iam.Effect.DENY,
+            principals=[iam.AnyPrincipal()],
+            actions=["sns:Publish"],
+            resources=[self.topic.topic_arn],
+            conditions=conditions,
         )
+        self.topic.add_to_resource_policy(self._deny_others)
+        self._default_publishers = publishers.is_default
+
+    def allow_publisher_role(self, role: iam.IRole) -> None:
+        """A role of this stack (the HTTP intake's) publishes too, whoever else is configured."""
+        if self._default_publishers:
+            return  # any principal of this account may already publish
+        self._allow_publishers.add_principals(iam.ArnPrincipal(role.role_arn))
+        self._publisher_arns.append(role.role_arn)
+        self._deny_others.add_condition("ArnNotLike", {"aws:PrincipalArn": list(self._publisher_arns)})

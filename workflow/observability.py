@@ -53,7 +53,7 @@ class Observability(Construct):
         *,
         config: OrderMailConfig,
         key: kms.IKey,
-        orders_topic: sns.ITopic,
+        orders_topic: sns.ITopic | None,
         orders_queue: sqs.IQueue,
         dead_letter_queues: Mapping[str, sqs.IQueue],
         state_machine: sfn.IStateMachine,
@@ -183,7 +183,7 @@ class Observability(Construct):
         self,
         *,
         name: str,
-        orders_topic: sns.ITopic,
+        orders_topic: sns.ITopic | None,
         orders_queue: sqs.IQueue,
         dead_letter_queues: Mapping[str, sqs.IQueue],
         state_machine: sfn.IStateMachine,
@@ -198,7 +198,13 @@ class Observability(Construct):
 
         dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=name, default_interval=Duration.hours(24))
         dashboard.add_widgets(
-            graph("Orders published", [orders_topic.metric_number_of_messages_published(period=five)]),
+            graph(
+                "Orders published",
+                # Without the stack's topic (context ordersQueueArn), what reaches the shop's queue.
+                [orders_topic.metric_number_of_messages_published(period=five)]
+                if orders_topic
+                else [orders_queue.metric_number_of_messages_sent(period=five)],
+            ),
             graph(
                 "Executions",
                 [

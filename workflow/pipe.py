@@ -33,7 +33,7 @@ class OrderPipe(Construct):
         *,
         config: OrderMailConfig,
         queue: sqs.IQueue,
-        key: kms.IKey,
+        key: kms.IKey | None,
         state_machine: sfn.IStateMachine,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -55,9 +55,11 @@ class OrderPipe(Construct):
                 resources=[queue.queue_arn],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(sid="DecryptOrders", actions=["kms:Decrypt"], resources=[key.key_arn])
-        )
+        # None: a shop's own queue (context ordersQueueArn) without ordersQueueKeyArn (SSE-SQS or none).
+        if key is not None:
+            self.role.add_to_policy(
+                iam.PolicyStatement(sid="DecryptOrders", actions=["kms:Decrypt"], resources=[key.key_arn])
+            )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="StartSyncExecution",

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack, Tags
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from tasks import names
@@ -19,6 +21,7 @@ from workflow.encryption import EncryptionKey
 from workflow.feedback import FeedbackProcessor
 from workflow.functions import TaskPackage
 from workflow.ingress import OrderIngress
+from workflow.intake import OrdersApi, OrdersEventRule
 from workflow.ledger import Ledger
 from workflow.observability import Observability
 from workflow.pipe import OrderPipe
@@ -48,7 +51,23 @@ class OrderMailStack(Stack):
 
         self.encryption = EncryptionKey(self, "Encryption", config=config)
         key = self.encryption.key
-        self.ingress = OrderIngress(self, "Ingress", config=config, encryption=self.encryption)
+        # Context ordersQueueArn: the Pipe reads the shop's queue; no topic, queue, API or rule here.
+        self.ingress: OrderIngress | None = None
+        self.orders_api: OrdersApi | None = None
+        self.event_rule: OrdersEventRule | None = None
+        if config.orders_queue_arn:
+            orders_queue: sqs.IQueue = sqs.Queue.from_queue_arn(self, "ShopOrdersQueue", config.orders_queue_arn)
+            queue_key: kms.IKey | None = (
+                kms.Key.from_key_arn(self, "ShopOrdersQueueKey", config.orders_queue_key_arn)
+                if config.orders_queue_key_arn
+                else None
+            )
+        else:
+            self.ingress = OrderIngress(self, "Ingress", config=config, encryption=self.encryption)
+            orders_queue, queue_key = self.ingress.queue, key
+            self.orders_api = OrdersApi(self, "OrdersApi", config=config, topic=self.ingress.topic, key=key)
+            self.ingress.allow_publisher_role(self.orders_api.role)
+            self.event_rule = OrdersEventRule(self, "OrderEvents", config=config, queue=self.ingress.queue, key=key)
         self.ledger = Ledger(self, "Ledger", config=config)
         self.email = EmailSending(self, "Email", config=config, encryption=self.encryption)
         self.package = TaskPackage(self, "Tasks")
@@ -59,8 +78,8 @@ class OrderMailStack(Stack):
             self,
             "Pipe",
             config=config,
-            queue=self.ingress.queue,
-            key=key,
+            queue=orders_queue,
+            key=queue_key,
             state_machine=self.workflow.state_machine,
         )
         self.feedback = FeedbackProcessor(
@@ -80,10 +99,11 @@ class OrderMailStack(Stack):
             "Observability",
             config=config,
             key=key,
-            orders_topic=self.ingress.topic,
-            orders_queue=self.ingress.queue,
+            orders_topic=self.ingress.topic if self.ingress else None,
+            orders_queue=orders_queue,
+            # A shop's queue dead-letters into the shop's DLQ, which the shop watches.
             dead_letter_queues={
-                "orders": self.ingress.dead_letter_queue,
+                **({"orders": self.ingress.dead_letter_queue} if self.ingress else {}),
                 "feedback": self.feedback.dead_letter_queue,
             },
             state_machine=self.workflow.state_machine,
@@ -94,22 +114,30 @@ class OrderMailStack(Stack):
                 "status-api": self.status_api.function.function,
             },
         )
-        self._outputs()
+        if self.orders_api is not None:
+            # The account's API Gateway CloudWatch role comes with the status API.
+            account = self.status_api.api.node.find_child("Account")
+            self.orders_api.api.deployment_stage.node.add_dependency(account)
+        self._outputs(orders_queue)
 
-    def _outputs(self) -> None:
-        """The contract the CLI reads (names.STACK_OUTPUT_KEYS): logical ids pinned to the keys."""
+    def _outputs(self, orders_queue: sqs.IQueue) -> None:
+        """The contract the CLI reads (names.STACK_OUTPUT_KEYS + INTAKE_OUTPUT_KEYS): logical ids pinned."""
         values = {
-            "OrdersTopicArn": self.ingress.topic.topic_arn,
+            "OrdersTopicArn": self.ingress.topic.topic_arn if self.ingress else None,
             "SesEventsTopicArn": self.email.events_topic.topic_arn,
             "LedgerTableName": self.ledger.table.table_name,
             "StateMachineArn": self.workflow.state_machine.state_machine_arn,
-            "OrdersQueueUrl": self.ingress.queue.queue_url,
-            "DeadLetterQueueUrl": self.ingress.dead_letter_queue.queue_url,
+            "OrdersQueueUrl": orders_queue.queue_url,
+            "DeadLetterQueueUrl": self.ingress.dead_letter_queue.queue_url if self.ingress else None,
             "StatusApiUrl": self.status_api.api.url,
             "DashboardUrl": self.observability.dashboard_url,
+            "OrdersApiUrl": self.orders_api.url if self.orders_api else None,
+            "OrdersEventBusName": self.event_rule.bus_name if self.event_rule else None,
         }
-        if set(values) != set(names.STACK_OUTPUT_KEYS):
-            raise ValueError(f"stack outputs {sorted(values)} != names.STACK_OUTPUT_KEYS")
+        if set(values) != set(names.STACK_OUTPUT_KEYS + names.INTAKE_OUTPUT_KEYS):
+            raise ValueError(f"stack outputs {sorted(values)} != names.STACK_OUTPUT_KEYS + INTAKE_OUTPUT_KEYS")
         for key, value in values.items():
+            if value is None:  # the shop's queue replaces the stack's intakes (context ordersQueueArn)
+                continue
             output = CfnOutput(self, key, value=value)
             output.override_logical_id(key)

@@ -21,6 +21,8 @@ import boto3
 
 from tasks import names
 
+from .order_events import provision_order_events
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ASL_PATH = REPO_ROOT / "asl" / "order_email.asl.json"
 ACCOUNT_ID = "123456789012"
@@ -162,6 +164,8 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
         },
     )
 
+    orders_event_bus = provision_order_events(client("events"), env=settings.env, queue_arn=queue_arn)
+
     # Lambda functions (run in-process by seams/lambda_.py).
     lambda_role = _role(iam, f"{names.SERVICE_NAME}-{settings.env}-lambda", "lambda.amazonaws.com")
     environments = function_environments(settings, resource["ledger_table"])
@@ -209,6 +213,8 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
         "DeadLetterQueueUrl": dlq_url,
         "StatusApiUrl": "",  # filled by the runtime when its status API listens
         "DashboardUrl": "(no dashboard in the local runtime: use `ordermail status` and `ordermail history`)",
+        "OrdersApiUrl": "",  # filled by the runtime when its orders API listens
+        "OrdersEventBusName": orders_event_bus,
     }
     return Provisioned(
         names=resource,

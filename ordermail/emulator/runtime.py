@@ -30,6 +30,7 @@ from . import memory, quotas
 from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier
 from .iam import enforce as iam_enforce
 from .options import RuntimeOptions
+from .orders_api import OrdersApiServer
 from .outbox import Outbox, order_id_of
 from .pipe import ExecutionResult, ExecutionRunner, PipePoller
 from .provision import ACCOUNT_ID, Provisioned, Settings, provision, register_outputs_stack
@@ -77,6 +78,7 @@ class LocalRuntime(RuntimeReports):
         self._trimmer: memory.IdleTrimmer | None = None
         self._arenas_limited = False
         self._status_api: StatusApiServer | None = None
+        self.orders_api: OrdersApiServer | None = None  # POST <OrdersApiUrl> (orders_api.py)
         self._saved_env: dict[str, str | None] = {}
         self._saved_config: dict[str, Any] = {}
         self.outbox = Outbox(self.options.outbox_dir)
@@ -189,13 +191,18 @@ class LocalRuntime(RuntimeReports):
         )
         self._status_api.start()
         self.provisioned.outputs["StatusApiUrl"] = self._status_api.url
+        self.orders_api = OrdersApiServer(host=options.host, port=0, topic_arn=self.outputs["OrdersTopicArn"],
+                                          region=self.region, iam=self.iam, stage=options.env)
+        self.orders_api.start()
+        self.provisioned.outputs["OrdersApiUrl"] = self.orders_api.url
         register_outputs_stack(options.env, self.outputs, region=self.region)
         self.started = True
 
     def stop(self) -> None:
-        if self._status_api:
-            self._status_api.stop()
-            self._status_api = None
+        for server in (self.orders_api, self._status_api):
+            if server:
+                server.stop()
+        self.orders_api = self._status_api = None
         if self._poller:
             self._poller.stop()
             self._poller = None

@@ -28,6 +28,42 @@ from .iam.calls import Check
 from .iam.enforce import Enforcer, access_key_of
 
 
+def iam_refusal(iam: Enforcer | None, method: str, resource: str, headers: Any,
+                method_arn: str) -> tuple[int, dict[str, str]] | None:
+    """API Gateway's IAM authorizer for one method: (403, body) if refused, None to let it through."""
+    if iam is None:
+        return None
+    if iam.api_methods.get((method, resource), "AWS_IAM") != "AWS_IAM":
+        return None  # the template leaves this method open: API Gateway does not authenticate it
+    key = access_key_of(headers)
+    if key is None:
+        return 403, {"message": "Missing Authentication Token"}
+    principal = iam.assumed_role(key)
+    if principal is None:
+        return None  # the account's own credentials
+    verdict = iam.first_denial(principal, [Check("execute-api:Invoke", method_arn)])
+    return (403, {"Message": verdict.message}) if verdict is not None else None
+
+
+def send_refusal(request: BaseHTTPRequestHandler, refused: tuple[int, dict[str, str]] | None) -> bool:
+    """Answer a refused request as API Gateway does; False if there is nothing to refuse."""
+    if refused is None:
+        return False
+    kind = "AccessDeniedException" if "Message" in refused[1] else "MissingAuthenticationTokenException"
+    send(request, refused[0], {"Content-Type": "application/json", "x-amzn-ErrorType": kind}, json.dumps(refused[1]))
+    return True
+
+
+def send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, Any], body: str) -> None:
+    data = body.encode("utf-8")
+    request.send_response(status)
+    for key, value in headers.items():
+        request.send_header(key, str(value))
+    request.send_header("Content-Length", str(len(data)))
+    request.end_headers()
+    request.wfile.write(data)
+
+
 def proxy_event(method: str, raw_path: str, *, stage: str = "local") -> dict[str, Any]:
     """An API Gateway REST (v1) Lambda proxy event for this request."""
     parts = urlsplit(raw_path)
@@ -96,26 +132,11 @@ class StatusApiServer:
 
     def refusal(self, request: BaseHTTPRequestHandler) -> tuple[int, dict[str, str]] | None:
         """API Gateway's IAM authorizer: (403, body) for a request it refuses, None to let it through."""
-        if self._iam is None:
-            return None
         resource = proxy_event("GET", request.path)["resource"]
-        if self._iam.api_methods.get(("GET", resource), "AWS_IAM") != "AWS_IAM":
-            return None  # the template leaves this method open: API Gateway does not authenticate it
-        key = access_key_of(request.headers)
-        if key is None:
-            return 403, {"message": "Missing Authentication Token"}
-        principal = self._iam.assumed_role(key)
-        if principal is None:
-            return None  # the account's own credentials
-        verdict = self._iam.first_denial(principal, [Check("execute-api:Invoke", self.method_arn("GET", request.path))])
-        return (403, {"Message": verdict.message}) if verdict is not None else None
+        return iam_refusal(self._iam, "GET", resource, request.headers, self.method_arn("GET", request.path))
 
     def answer(self, request: BaseHTTPRequestHandler) -> None:
-        refused = self.refusal(request)
-        if refused is not None:
-            kind = "AccessDeniedException" if "Message" in refused[1] else "MissingAuthenticationTokenException"
-            self._send(request, refused[0], {"Content-Type": "application/json", "x-amzn-ErrorType": kind},
-                       json.dumps(refused[1]))
+        if send_refusal(request, self.refusal(request)):
             return
         event = proxy_event("GET", request.path)
         response = self._lambda.invoke(FunctionName=self.function_name, Payload=json.dumps(event).encode())
@@ -130,12 +151,4 @@ class StatusApiServer:
                 body = base64.b64decode(body).decode("utf-8")
         self._send(request, status, headers, body)
 
-    @staticmethod
-    def _send(request: BaseHTTPRequestHandler, status: int, headers: dict[str, Any], body: str) -> None:
-        data = body.encode("utf-8")
-        request.send_response(status)
-        for key, value in headers.items():
-            request.send_header(key, str(value))
-        request.send_header("Content-Length", str(len(data)))
-        request.end_headers()
-        request.wfile.write(data)
+    _send = staticmethod(send)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from . import compact_items, memory, quotas, shapes
+from . import compact_items, memory, order_events, quotas, shapes
 from .iam import enforce as iam_enforce
 from .provision import ACCOUNT_ID
 from .seams import dynamodb, faults, lambda_, powertools, ses, sqs, stepfunctions
@@ -57,6 +57,7 @@ def install_seams(runtime: LocalRuntime) -> None:
         stepfunctions.install_sfn_caches(patches)
         sqs.install_sqs_fast_paths(patches)
     queue_arn = f"arn:aws:sqs:{runtime.region}:{ACCOUNT_ID}:{resource['orders_queue']}"
+    order_events.install_events_delivery(patches, lambda: runtime.iam)  # the enforcer is made below
     faults.install_sns_duplicates(patches, faults=options.faults, rng=runtime._rng, queue_arns={queue_arn})
     if options.iam:  # last: its seams wrap everything above
         runtime.iam = iam_enforce.install_for_runtime(

@@ -108,3 +108,44 @@ def test_a_bad_value_fails_synth_with_a_message_naming_the_key(key: str, value: 
 def test_from_address_must_match_the_configured_domain_not_the_default() -> None:
     with pytest.raises(ContextError, match="fromAddress"):
         load_config_from_mapping({"domain": "mail.example.org"})  # fromAddress default is @shop.example
+
+
+def test_intake_context_keys_parse_and_default() -> None:
+    config = load_config_from_mapping({})
+    assert (config.orders_api_rate_limit, config.orders_api_burst_limit) == (50, 100)
+    assert config.orders_event_bus_name is None and config.orders_event_sources == ()
+    assert config.orders_queue_arn is None and config.orders_queue_key_arn is None
+    config = load_config_from_mapping(
+        {
+            "ordersApiRateLimit": "5",
+            "ordersApiBurstLimit": "10",
+            "ordersEventBusName": "shop-bus",
+            "ordersEventSources": "com.shop.a, com.shop.b,",
+            "ordersQueueArn": "arn:aws:sqs:eu-west-1:111111111111:shop-orders",
+            "ordersQueueKeyArn": "arn:aws:kms:eu-west-1:111111111111:key/abcd-1234",
+        }
+    )
+    assert (config.orders_api_rate_limit, config.orders_api_burst_limit) == (5, 10)
+    assert config.orders_event_bus_name == "shop-bus"
+    assert config.orders_event_sources == ("com.shop.a", "com.shop.b")
+    assert config.orders_queue_arn == "arn:aws:sqs:eu-west-1:111111111111:shop-orders"
+    assert config.orders_queue_key_arn == "arn:aws:kms:eu-west-1:111111111111:key/abcd-1234"
+
+
+@pytest.mark.parametrize(
+    ("context", "key"),
+    [
+        ({"ordersApiRateLimit": "0"}, "ordersApiRateLimit"),
+        ({"ordersApiBurstLimit": "many"}, "ordersApiBurstLimit"),
+        ({"ordersQueueArn": "arn:aws:sns:us-east-1:111111111111:topic"}, "ordersQueueArn"),
+        ({"ordersQueueArn": "arn:aws:sqs:us-east-1:111111111111:orders.fifo"}, "ordersQueueArn"),
+        ({"ordersQueueKeyArn": "arn:aws:kms:us-east-1:111111111111:key/abcd"}, "ordersQueueKeyArn"),
+        ({"ordersQueueArn": "arn:aws:sqs:us-east-1:111111111111:q", "ordersQueueKeyArn": "alias/x"}, "ordersQueueKeyArn"),
+        ({"ordersEventSources": "bad source"}, "ordersEventSources"),
+        ({"ordersEventBusName": "bad bus"}, "ordersEventBusName"),
+    ],
+)
+def test_bad_intake_context_values_name_their_key(context: dict[str, str], key: str) -> None:
+    with pytest.raises(ContextError) as error:
+        load_config_from_mapping(context)
+    assert error.value.key == key

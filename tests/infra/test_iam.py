@@ -14,11 +14,16 @@ def test_every_role_is_accounted_for(dev: Synth) -> None:
     sm = dev.json["Resources"][only(dev.json, "AWS::StepFunctions::StateMachine")]["Properties"]
     pipe = dev.json["Resources"][only(dev.json, "AWS::Pipes::Pipe")]["Properties"]
     api_account = dev.json["Resources"][only(dev.json, "AWS::ApiGateway::Account")]["Properties"]
+    (orders_api_post,) = [
+        r["Properties"] for r in resources(dev.json, "AWS::ApiGateway::Method").values()
+        if r["Properties"]["HttpMethod"] == "POST"
+    ]
     expected = {
         *(role_of_function(dev.json, function_id(dev.json, DEV[key])) for key in FUNCTIONS),
         sm["RoleArn"]["Fn::GetAtt"][0],
         pipe["RoleArn"]["Fn::GetAtt"][0],
         api_account["CloudWatchRoleArn"]["Fn::GetAtt"][0],  # managed policy, acknowledged (IAM4)
+        orders_api_post["Integration"]["Credentials"]["Fn::GetAtt"][0],  # tests/infra/test_intake.py
     }
     assert set(resources(dev.json, "AWS::IAM::Role")) == expected
 

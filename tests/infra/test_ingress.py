@@ -64,13 +64,16 @@ def test_orders_topic_allows_the_configured_publishers_in_prod(prod: Synth) -> N
     topic_id = logical_id(prod.json, "AWS::SNS::Topic", TopicName="ordermail-prod-orders")
     statements = policy_statements(prod.json, "AWS::SNS::TopicPolicy", "Topics", topic_id)
     allow = by_sid(statements, "AllowConfiguredPublishers")
-    assert sorted(allow["Principal"]["AWS"]) == [
+    # Plus the HTTP intake's role (tests/infra/test_intake.py), whoever else is configured.
+    api_role = {"Fn::GetAtt": [logical_id(prod.json, "AWS::IAM::Role", Description="orders API -> sns:Publish on the orders topic"), "Arn"]}
+    assert allow["Principal"]["AWS"] == [
         "arn:aws:iam::111111111111:role/order-service",
         "arn:aws:iam::222222222222:root",
+        api_role,
     ]
     deny = by_sid(statements, "DenyOtherPublishers")
     assert deny["Condition"] == {
-        "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::111111111111:role/order-service"]},
+        "ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::111111111111:role/order-service", api_role]},
         "StringNotEquals": {"aws:PrincipalAccount": ["222222222222"]},
     }
     # Cross-account publishers need the key, through SNS only.

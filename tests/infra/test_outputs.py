@@ -10,7 +10,7 @@ DEV = names.resource_names("dev")
 
 
 def test_outputs_are_exactly_the_contract_keys(dev: Synth) -> None:
-    assert list(dev.json["Outputs"]) == list(names.STACK_OUTPUT_KEYS)
+    assert list(dev.json["Outputs"]) == list(names.STACK_OUTPUT_KEYS + names.INTAKE_OUTPUT_KEYS)
 
 
 def test_outputs_point_at_the_right_resources(dev: Synth) -> None:
@@ -19,8 +19,8 @@ def test_outputs_point_at_the_right_resources(dev: Synth) -> None:
     events = logical_id(dev.json, "AWS::SNS::Topic", TopicName=DEV["ses_events_topic"])
     queue = logical_id(dev.json, "AWS::SQS::Queue", QueueName=DEV["orders_queue"])
     dlq = logical_id(dev.json, "AWS::SQS::Queue", QueueName=DEV["orders_dlq"])
-    api = only(dev.json, "AWS::ApiGateway::RestApi")
-    stage = only(dev.json, "AWS::ApiGateway::Stage")
+    api = logical_id(dev.json, "AWS::ApiGateway::RestApi", Name=names.infra_names("dev")["status_api"])
+    stage = logical_id(dev.json, "AWS::ApiGateway::Stage", RestApiId={"Ref": api})
     assert outputs["OrdersTopicArn"] == f"${{{topic}}}"
     assert outputs["SesEventsTopicArn"] == f"${{{events}}}"
     assert outputs["LedgerTableName"] == f"${{{only(dev.json, 'AWS::DynamoDB::Table')}}}"

@@ -29,6 +29,8 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     ("Workflow/StateMachine/Role", "AwsSolutions-IAM5[Resource::*]"),
     ("StatusApi/Api", "AwsSolutions-COG4"),
     ("StatusApi/Api", "AwsSolutions-APIG3"),
+    ("OrdersApi/Api", "AwsSolutions-COG4"),
+    ("OrdersApi/Api", "AwsSolutions-APIG3"),
     (
         "StatusApi/Api",
         "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",

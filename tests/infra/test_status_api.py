@@ -13,7 +13,11 @@ INFRA = names.infra_names("dev")
 
 
 def test_every_method_requires_iam_auth(dev: Synth) -> None:
-    methods = resources(dev.json, "AWS::ApiGateway::Method")
+    api = logical_id(dev.json, "AWS::ApiGateway::RestApi", Name=INFRA["status_api"])
+    methods = {
+        k: r for k, r in resources(dev.json, "AWS::ApiGateway::Method").items()
+        if r["Properties"]["RestApiId"] == {"Ref": api}
+    }
     assert len(methods) == 2
     for method in methods.values():
         assert method["Properties"]["AuthorizationType"] == "AWS_IAM"

@@ -72,6 +72,7 @@ def test_every_role_is_a_principal_keyed_by_what_uses_it(
         RES["state_machine"]: "state_machine",
         RES["pipe"]: "pipe",
         "apigateway-account": "apigateway",
+        "api-integration:POST": "api_integration",  # the orders API's sns:Publish role
     }
     assert {k: p.kind for k, p in policies.principals.items()} == expected
 
@@ -259,6 +260,7 @@ def test_api_methods_require_iam_auth(policies: StackPolicies) -> None:
     assert {(m.http_method, m.path, m.authorization_type) for m in policies.api_methods} == {
         ("GET", "/orders", "AWS_IAM"),
         ("GET", "/orders/{orderId}", "AWS_IAM"),
+        ("POST", "/", "AWS_IAM"),  # the orders API
     }
 
 

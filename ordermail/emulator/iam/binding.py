@@ -122,5 +122,12 @@ def enforcer_for(*, env: str, region: str, account: str, endpoint_netlocs: Itera
     enforcer = Enforcer(evaluator, principals, region=region, account=account,
                         endpoint_netlocs=frozenset(endpoint_netlocs))
     enforcer.api_methods = {(m.http_method, m.path): m.authorization_type for m in policies.api_methods}
-    enforcer.rest_api_id = policies.api_methods[0].rest_api_id if policies.api_methods else "local"
+    ids = {(m.http_method, m.path): m.rest_api_id for m in policies.api_methods}
+    enforcer.rest_api_id = ids.get(("GET", "/orders"), "local")  # the status API's
+    enforcer.orders_api_id = ids.get(("POST", "/"), "local")
+    integration = [p for p in policies.principals.values() if p.kind == "api_integration"]
+    # The orders API's integration role, as API Gateway assumes it to call sns:Publish.
+    enforcer.orders_api_role = (
+        Principal.role("orders-api", integration[0].role_arn, "orders-api") if integration else None
+    )
     return enforcer

@@ -162,6 +162,8 @@ class Enforcer:
         # The status API's methods: (HTTP method, resource path) → authorization type, and its id.
         self.api_methods: dict[tuple[str, str], str] = {}
         self.rest_api_id = "local"
+        self.orders_api_id = "local"
+        self.orders_api_role: Principal | None = None
         root = f"arn:aws:iam::{account}:root"
         self.account = Principal(ACCOUNT_LABEL, root, root, context=(("aws:PrincipalAccount", account),))
 

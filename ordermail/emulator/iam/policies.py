@@ -111,6 +111,10 @@ def _role_users(resources: dict[str, dict[str, Any]], resolver: Resolver) -> dic
             users[role] = (resolver.name(logical), "state_machine")
         elif kind == "AWS::Pipes::Pipe" and (role := _ref_target(props.get("RoleArn"))):
             users[role] = (resolver.name(logical), "pipe")
+        elif kind == "AWS::ApiGateway::Method" and (
+            role := _ref_target(props.get("Integration", {}).get("Credentials"))
+        ):  # an AWS service integration's role (the orders API's sns:Publish)
+            users[role] = (f"api-integration:{props['HttpMethod']}", "api_integration")
         elif kind == "AWS::ApiGateway::Account" and (role := _ref_target(props.get("CloudWatchRoleArn"))):
             users[role] = ("apigateway-account", "apigateway")
     return users

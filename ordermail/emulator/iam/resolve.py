@@ -178,6 +178,8 @@ _NAME_PROPERTY = {
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::ApiGateway::RestApi": "Name",
     "AWS::ApiGateway::Stage": "StageName",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Events::Rule": "Name",
 }
 
 
@@ -196,6 +198,14 @@ def _key_id(r: Resolver, logical: str) -> str:
 def _role_arn(r: Resolver, logical: str) -> str:
     path = r._props(logical).get("Path", "/")
     return f"arn:{r.partition}:iam::{r.account}:role{path}{r.name(logical)}"
+
+
+def _rule_arn(r: Resolver, logical: str) -> str:
+    # A rule on a custom bus has the bus in its ARN: rule/<bus>/<rule>.
+    bus = str(r.resolve(r._props(logical).get("EventBusName", "default"), logical))
+    bus = bus.rsplit("/", 1)[-1] if bus.startswith("arn:") else bus
+    path = r.name(logical) if bus == "default" else f"{bus}/{r.name(logical)}"
+    return r._arn("events", f"rule/{path}")
 
 
 def _api_id(r: Resolver, logical: str) -> str:
@@ -223,6 +233,9 @@ _REF: dict[str, Callable[[Resolver, str], str]] = {
     "AWS::ApiGateway::Deployment": _api_id,
     "AWS::ApiGateway::RequestValidator": _api_id,
     "AWS::ApiGateway::Stage": lambda r, lg: r.name(lg),
+    "AWS::ApiGateway::Model": _api_id,
+    "AWS::Events::EventBus": lambda r, lg: r.name(lg),
+    "AWS::Events::Rule": lambda r, lg: r.name(lg),
     "AWS::SNS::Subscription": lambda r, lg: (
         f"{r.resolve(r._props(lg)['TopicArn'], lg)}:{uuid.uuid5(uuid.NAMESPACE_URL, lg)}"
     ),
@@ -249,5 +262,8 @@ _ATTRS: dict[tuple[str, str], Callable[[Resolver, str], str]] = {
     ("AWS::Pipes::Pipe", "Arn"): lambda r, lg: r._arn("pipes", f"pipe/{r.name(lg)}"),
     ("AWS::ApiGateway::RestApi", "RootResourceId"): lambda r, lg: _short_id(f"{r.stack_name}/{lg}/root", 10),
     ("AWS::CloudWatch::Alarm", "Arn"): lambda r, lg: r._arn("cloudwatch", f"alarm:{r.name(lg)}"),
+    ("AWS::Events::EventBus", "Arn"): lambda r, lg: r._arn("events", f"event-bus/{r.name(lg)}"),
+    ("AWS::Events::EventBus", "Name"): lambda r, lg: r.name(lg),
+    ("AWS::Events::Rule", "Arn"): _rule_arn,
     ("AWS::SES::ConfigurationSet", "Arn"): lambda r, lg: r._arn("ses", f"configuration-set/{r.name(lg)}"),
 }

@@ -15,6 +15,7 @@ refuses a missing attribute, so a moved seam fails the start instead of adding a
 | `sqs.py` | fast mode: linear queue scans |
 | `faults.py` | fault injection (random and scripted) |
 | `powertools.py` | locks around the handlers' shared metric set and log keys |
+| `../order_events.py` | EventBridge → SQS: InputPath and the queue policy |
 | `../quotas.py`, `../shapes.py`, `../iam/enforce.py`, `../memory.py`, `../compact_items.py` | what AWS refuses; memory |
 | `ordermail/bench/meters.py` | the bench's instruments (request counter, capacity meter) |
 """
@@ -42,6 +43,7 @@ SEAM_MODULES = (
     "ordermail.emulator.iam.enforce",
     "ordermail.emulator.memory",
     "ordermail.emulator.compact_items",
+    "ordermail.emulator.order_events",
     "ordermail.bench.meters",
 )
 
