@@ -24,6 +24,7 @@ class Sample:
     expect: str  # the ledger status the demo expects once feedback has arrived
     note: str
     publish_times: int = 1  # >1: the duplicate, published again
+    via: str = "sns"  # how the demo sends it in: sns, api (the signed HTTP intake) or eventbridge
 
     @property
     def order_id(self) -> str:
@@ -61,14 +62,14 @@ SAMPLES: Final[tuple[Sample, ...]] = (
                [{"name": "Große Teekanne — Porzellan", "quantity": 1, "unitPrice": "49.90"},
                 {"name": "Thé vert « Sencha »", "quantity": 3, "unitPrice": "7.30"}],
                "71.80", "EUR"),
-        "DELIVERED", "EUR, German and French typography",
+        "DELIVERED", "EUR, German and French typography; sent in over the signed HTTP intake", via="api",
     ),
     Sample(
         _order("demo-1003", f"success+jp@{SIM}", "山田 花子",
                [{"name": "抹茶セット 🍵", "quantity": 1, "unitPrice": "4200"},
                 {"name": "和菓子の詰め合わせ", "quantity": 2, "unitPrice": "1500"}],
                "7200", "JPY", note="贈り物"),
-        "DELIVERED", "JPY (no minor unit), Japanese",
+        "DELIVERED", "JPY (no minor unit), Japanese; sent in as an EventBridge event", via="eventbridge",
     ),
     Sample(
         _order("demo-1004", f"success+kw@{SIM}", "فاطمة الزهراء",

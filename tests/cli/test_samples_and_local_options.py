@@ -32,6 +32,7 @@ def test_samples_cover_what_the_demo_promises() -> None:
     text = "".join(s.body for s in samples.SAMPLES)
     for script_sample in ("é", "山", "ف", "ד", "☕"):  # accents, CJK, Arabic, Hebrew, emoji
         assert script_sample in text
+    assert {s.via for s in samples.SAMPLES} == {"sns", "api", "eventbridge"}  # the demo uses every way in
     bodies = samples.publish_bodies()
     assert len(bodies) == len(samples.SAMPLES) + 1 and bodies[-1] == samples.SAMPLES[4].body
 

@@ -1,7 +1,7 @@
 """`ordermail demo`: the whole pipeline offline, in seconds, on the sample orders.
 
-Starts the embedded runtime in this process, publishes `ordermail/samples.py` through the orders
-topic (then publishes one order again, as a duplicate), waits until every execution and SES event
+Starts the embedded runtime in this process, sends `ordermail/samples.py` in through the orders
+topic, the signed HTTP intake and EventBridge (then publishes one order again, as a duplicate), waits until every execution and SES event
 has been processed, and prints what the ledger says — the same commands an operator uses on AWS.
 """
 
@@ -24,10 +24,16 @@ from ordermail.cli.output import console, print_json, status_text, table
 
 from . import history
 from .local import add_runtime_arguments, print_iam_report, runtime_options
-from .publish import publish_orders
+from .publish import post_orders, publish_orders, put_order_events
 
 HISTORY_OF = "demo-1005"  # the duplicate: its history shows one attempt and the duplicate delivery
 SETTLE_SECONDS = 30.0
+# Each way in (docs/ARCHITECTURE.md "Intakes"): the sender and how the demo names it.
+SENDERS: dict[str, tuple[Any, str]] = {
+    "sns": (publish_orders, "the orders topic (SNS Publish)"),
+    "api": (post_orders, "the HTTP intake (SigV4-signed POST)"),
+    "eventbridge": (put_order_events, "EventBridge (PutEvents, OrderConfirmed)"),
+}
 LOG_NAME = "runtime.log"
 
 
@@ -60,8 +66,14 @@ def _run_pipeline(runtime: Any, ctx: AwsContext, say: Any) -> dict[str, dict[str
     first = [Order(sample.body, sample.order_id) for sample in samples.SAMPLES]
     duplicates = [Order(sample.body, sample.order_id) for sample in samples.SAMPLES
                   for _ in range(sample.publish_times - 1)]
-    say(f"local runtime at {runtime.endpoint_url}; publishing {len(first)} sample orders")
-    _, failed = publish_orders(ctx, first)
+    say(f"local runtime at {runtime.endpoint_url}; sending {len(first)} sample orders in")
+    failed: list[dict[str, Any]] = []
+    for via, (send, label) in SENDERS.items():
+        batch = [Order(s.body, s.order_id) for s in samples.SAMPLES if s.via == via]
+        if batch:
+            say(f"  {len(batch)} through {label}: {', '.join(o.order_id or '?' for o in batch)}")
+            _, failed_now = send(ctx, batch)
+            failed += failed_now
     runtime.wait_idle(timeout=SETTLE_SECONDS)
     if duplicates:  # after the first copy is done, as a late SNS redelivery would arrive
         say(f"publishing {', '.join(o.order_id or '?' for o in duplicates)} again (a duplicate delivery)")
