@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, Final
+
+from .iam import enforce as iam_enforce
 
 # Lambda's retry schedule for asynchronous invocations: two retries, about 1 and 2 minutes later.
 RETRY_DELAYS_SECONDS: Final = (60.0, 120.0)
@@ -120,3 +123,24 @@ class AsyncRetrier:
                 with self._condition:
                     self._in_flight -= 1
                     self._condition.notify_all()
+
+
+def dead_letter_feedback(runtime: Any, function: Any, event: Any, payload: str) -> None:
+    """What Lambda sends to the function's dead-letter queue after the last failed attempt."""
+    if function.function_name != runtime.names["feedback_function"]:
+        return  # only the feedback function has a DLQ (as deployed)
+    error = json.loads(payload) if payload else {}
+    sqs = runtime.client("sqs")
+    queue_url = sqs.get_queue_url(QueueName=runtime.names["feedback_dlq"])["QueueUrl"]
+    principal = runtime.iam.principals.functions.get(function.function_name) if runtime.iam else None
+    with iam_enforce.acting_as(principal):  # Lambda sends to a function's DLQ with the function's role
+        sqs.send_message(
+            QueueUrl=queue_url,
+            MessageBody=json.dumps(event),
+            MessageAttributes={
+                "RequestID": {"DataType": "String", "StringValue": str(error.get("requestId") or "unknown")},
+                "ErrorCode": {"DataType": "Number", "StringValue": "200"},  # the function returned an error
+                "ErrorMessage": {"DataType": "String",
+                                 "StringValue": str(error.get("errorMessage") or error.get("errorType") or "error")[:1000]},
+            },
+        )

@@ -10,7 +10,6 @@ CLI, any SDK) reach the same backends at `runtime.endpoint_url`.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import socket
@@ -27,7 +26,7 @@ from moto.server import ThreadedMotoServer
 from tasks import names
 
 from . import memory, quotas
-from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier
+from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier, dead_letter_feedback
 from .iam import enforce as iam_enforce
 from .options import RuntimeOptions
 from .orders_api import OrdersApiServer
@@ -79,6 +78,7 @@ class LocalRuntime(RuntimeReports):
         self._arenas_limited = False
         self._status_api: StatusApiServer | None = None
         self.orders_api: OrdersApiServer | None = None  # POST <OrdersApiUrl> (orders_api.py)
+        self.services: list[Any] = []  # more parts with a stop(), stopped first, last started first
         self._saved_env: dict[str, str | None] = {}
         self._saved_config: dict[str, Any] = {}
         self.outbox = Outbox(self.options.outbox_dir)
@@ -199,6 +199,8 @@ class LocalRuntime(RuntimeReports):
         self.started = True
 
     def stop(self) -> None:
+        while self.services:
+            self.services.pop().stop()
         for server in (self.orders_api, self._status_api):
             if server:
                 server.stop()
@@ -340,24 +342,7 @@ class LocalRuntime(RuntimeReports):
         retrier.failed(function, event, payload)
 
     def _dead_letter_async(self, function: Any, event: Any, payload: str) -> None:
-        """What Lambda sends to the function's dead-letter queue after the last failed attempt."""
-        if function.function_name != self.names["feedback_function"]:
-            return  # only the feedback function has a DLQ (as deployed)
-        error = json.loads(payload) if payload else {}
-        sqs = self.client("sqs")
-        queue_url = sqs.get_queue_url(QueueName=self.names["feedback_dlq"])["QueueUrl"]
-        principal = self.iam.principals.functions.get(function.function_name) if self.iam else None
-        with iam_enforce.acting_as(principal):  # Lambda sends to a function's DLQ with the function's role
-            sqs.send_message(
-                QueueUrl=queue_url,
-                MessageBody=json.dumps(event),
-                MessageAttributes={
-                    "RequestID": {"DataType": "String", "StringValue": str(error.get("requestId") or "unknown")},
-                    "ErrorCode": {"DataType": "Number", "StringValue": "200"},  # the function returned an error
-                    "ErrorMessage": {"DataType": "String",
-                                     "StringValue": str(error.get("errorMessage") or error.get("errorType") or "error")[:1000]},
-                },
-            )
+        dead_letter_feedback(self, function, event, payload)
 
     def _on_invocation(self, invocation: Invocation) -> None:
         record = InvocationRecord(invocation.function_name, invocation.started, invocation.seconds,
