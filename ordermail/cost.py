@@ -19,7 +19,8 @@ Counts (per e-mail unless the key says otherwise):
   stepfunctions_memory_mb   billed memory, in 64 MB steps (64 for payloads this small)
   lambda                    {function: {invocations, duration_ms, memory_mb, architecture}}
   dynamodb_write_units      WCUs incl. index writes (items ~2 KB: 2 WCU per write; Claim, RecordSent,
-                            Delivery; plus the byStatus index re-keyed on each status/updatedAt change)
+                            Delivery; plus the byStatus index re-keyed on each status/updatedAt change),
+                            and the send-pacing table's (one per mail; two while a burst waits)
   dynamodb_read_units       RCUs (the feedback processor's reads)
   ses_mails                 mails sent (1)
   log_bytes                 CloudWatch Logs ingestion (Lambda platform + Powertools lines + EMF;

@@ -53,6 +53,23 @@ ORDER_ID_HEADER: Final = "X-OrderMail-Order-Id"
 
 # --- workflow timing -----------------------------------------------------------------------
 EXPRESS_MAX_SECONDS: Final = 300
+# --- send pacing (issue 12: docs/PACING.md) ----------------------------------------------------
+# The state machine takes a slot in a one-second window of the pacing table before every SendEmail;
+# a full window waits a second and tries the next. An order that waits longer than this gives its
+# claim back and goes back to the queue as a new message (its receive count starts again).
+PACING_BUCKET: Final = "ses-send"
+PACING_PARTITION_KEY: Final = "bucket"
+PACING_MAX_WAIT_SECONDS: Final = 240  # from Validate on: well inside the Express execution's 300 s
+ENV_PACING_MAX_WAIT_SECONDS: Final = "PACING_MAX_WAIT_SECONDS"
+PACING_REQUEUE_DELAY_SECONDS: Final = 60
+QUOTA_REQUEUE_DELAY_SECONDS: Final = 900  # SQS's longest delay: a spent daily quota frees slowly
+SES_SANDBOX_SEND_RATE: Final = 1  # what AWS grants a new account (SES sandbox)
+SES_PRODUCTION_SEND_RATE: Final = 14  # the first production-access figure
+# A message the workflow put back on the queue carries the ledger's compressed request as its body
+# (base64), marked by this attribute; Validate unpacks it (tasks/domain/ledger_codec.py).
+REQUEUED_ATTRIBUTE: Final = "ordermailRequeued"
+REQUEUED_FORMAT: Final = "deflate-v1"
+
 CLAIM_LEASE_SECONDS: Final = 310  # an Express execution lives at most 300 s; below the visibility timeout
 QUEUE_VISIBILITY_SECONDS: Final = 360  # above the workflow's maximum duration
 
@@ -111,6 +128,8 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "ordersEventSources": "",
     "ordersQueueArn": "",
     "ordersQueueKeyArn": "",
+    "sesMaxSendRate": "",  # empty: 1 mail/s with the sandbox guard on, else 14 (docs/PACING.md)
+    "sesDailyQuota": "",  # empty: 200 with the sandbox guard on, else 50,000
 }
 ENVIRONMENTS: Final = ("dev", "test", "prod")
 
@@ -135,6 +154,7 @@ def resource_names(env: str) -> dict[str, str]:
         "orders_dlq": f"{prefix}-orders-dlq",
         "feedback_dlq": f"{prefix}-feedback-dlq",
         "ledger_table": f"{prefix}-ledger",
+        "pacing_table": f"{prefix}-send-pacing",
         "state_machine": f"{prefix}-order-email",
         "validate_function": f"{prefix}-validate",
         "render_function": f"{prefix}-render",
@@ -237,6 +257,7 @@ def function_environment(
     shop_name: str,
     claim_lease_seconds: int = CLAIM_LEASE_SECONDS,
     delivered_retention_days: int = DELIVERED_RETENTION_DAYS,
+    pacing_max_wait_seconds: int = PACING_MAX_WAIT_SECONDS,
 ) -> dict[str, str]:
     """The environment variables of one function (a `resource_names` key such as `validate_function`).
 
@@ -252,6 +273,7 @@ def function_environment(
             ENV_SANDBOX_RECIPIENT: sandbox_recipient,
             ENV_RETENTION_DAYS: str(retention_days),
             ENV_CLAIM_LEASE_SECONDS: str(claim_lease_seconds),
+            ENV_PACING_MAX_WAIT_SECONDS: str(pacing_max_wait_seconds),
         },
         "render_function": {ENV_ENVIRONMENT: env, ENV_SHOP_NAME: shop_name, ENV_DEFAULT_CURRENCY: default_currency},
         "feedback_function": {

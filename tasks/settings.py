@@ -29,6 +29,7 @@ _ENV_TO_FIELD: Final = {
     names.ENV_RETENTION_DAYS: "retention_days",
     names.ENV_DELIVERED_RETENTION_DAYS: "delivered_retention_days",
     names.ENV_CLAIM_LEASE_SECONDS: "claim_lease_seconds",
+    names.ENV_PACING_MAX_WAIT_SECONDS: "pacing_max_wait_seconds",
     names.ENV_SHOP_NAME: "shop_name",
 }
 
@@ -45,6 +46,7 @@ class Settings(BaseModel):
     retention_days: int = Field(default=90, ge=1, le=3650)
     delivered_retention_days: int = Field(default=names.DELIVERED_RETENTION_DAYS, ge=1, le=3650)
     claim_lease_seconds: int = Field(default=names.CLAIM_LEASE_SECONDS, ge=1, le=86_400)
+    pacing_max_wait_seconds: int = Field(default=names.PACING_MAX_WAIT_SECONDS, ge=1, le=280)
     shop_name: str = Field(default="Example Shop", min_length=1, max_length=100)
 
     @field_validator("default_currency")

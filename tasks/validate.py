@@ -15,17 +15,20 @@ and guessing which record to drop would lose orders, so the execution fails and 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
+import zlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tasks import clock, names
-from tasks.domain.ledger_codec import pack_request, stored_payload_hash
+from tasks.domain.ledger_codec import pack_request, stored_payload_hash, unpack_request
 from tasks.domain.order import (
     Reason,
     Rejection,
@@ -67,6 +70,11 @@ class _Record:
 
 def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
+
+
+def _iso(moment: datetime) -> str:
+    """As Step Functions writes `$$.State.EnteredTime` (the Choice that compares them)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def invalid_order_error(
@@ -127,12 +135,27 @@ def _single_record(event: object) -> _Record:
     attributes = record.get("attributes")
     count = attributes.get("ApproximateReceiveCount") if isinstance(attributes, dict) else None
     message_attributes = record.get("messageAttributes")
+    message_attributes = message_attributes if isinstance(message_attributes, dict) else {}
     return _Record(
-        body=record.get("body"),
+        body=_requeued_body(record.get("body"), message_attributes),
         message_id=str(record.get("messageId") or ""),
         receive_count=str(count) if isinstance(count, str | int) and str(count).isdigit() else "1",
-        message_attributes=message_attributes if isinstance(message_attributes, dict) else {},
+        message_attributes=message_attributes,
     )
+
+
+def _requeued_body(body: object, attributes: dict[str, Any]) -> object:
+    """The order a message the workflow put back on the queue carries (its Requeue state sends the
+    ledger's compressed request, base64): the original body again. Any other message: as it came."""
+    requeued = _string_attribute(attributes, names.REQUEUED_ATTRIBUTE)
+    if requeued is None:
+        return body
+    if requeued != names.REQUEUED_FORMAT or not isinstance(body, str):
+        raise Rejection(Reason.INVALID_RECORD, f"{names.REQUEUED_ATTRIBUTE}: unknown format {requeued[:40]!r}")
+    try:
+        return unpack_request(base64.b64decode(body, validate=True))
+    except (binascii.Error, ValueError, zlib.error):
+        raise Rejection(Reason.INVALID_RECORD, f"{names.REQUEUED_ATTRIBUTE}: the body is not a packed order") from None
 
 
 def build_validated(valid: ValidOrder, record: _Record, *, now: datetime, settings: Settings) -> dict[str, Any]:
@@ -150,6 +173,8 @@ def build_validated(valid: ValidOrder, record: _Record, *, now: datetime, settin
         "requestZ": pack_request(record.body) if isinstance(record.body, str) else pack_request(valid.canonical_json),
         "nowEpoch": str(_epoch(now)),
         "leaseUntil": str(_epoch(now) + settings.claim_lease_seconds),
+        # Past this the execution stops waiting for a send slot and requeues the order (docs/PACING.md).
+        "paceUntil": _iso(now + timedelta(seconds=settings.pacing_max_wait_seconds)),
         "expiresAt": str(_epoch(now + timedelta(days=settings.retention_days))),
         "receiveCount": record.receive_count,
         "messageId": record.message_id,

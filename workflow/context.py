@@ -118,6 +118,8 @@ class OrderMailConfig:
     orders_event_sources: tuple[str, ...] = ()  # empty: any source
     orders_queue_arn: str | None = None  # the shop's queue: no topic, queue, API or rule then
     orders_queue_key_arn: str | None = None
+    ses_max_send_rate: int = names.SES_SANDBOX_SEND_RATE  # mails per second the workflow paces sends to
+    ses_daily_quota: int = 200  # the quota alarm's reference
 
     def function_environment(self, function: str, *, ledger_table: str) -> dict[str, str]:
         """The function's environment variables (shared with the local runtime: names.function_environment)."""
@@ -341,7 +343,22 @@ def load_config(get: Callable[[str], Any]) -> OrderMailConfig:
             "functionLogLevel", raw("functionLogLevel"), names.FUNCTION_LOG_LEVELS, upper=True
         ),
         **_intake(raw),
+        **_sending(raw, sandbox=ses_sandbox),
     )
+
+
+def _sending(raw: Callable[[str], object], *, sandbox: bool) -> dict[str, Any]:
+    """The SES account's figures (GetAccount's SendQuota). Unset, those AWS grants first: the sandbox's
+    with the sandbox guard on, production access's without. Above 500/s one pacing item would need
+    more than a DynamoDB partition's 1,000 writes a second (docs/PACING.md)."""
+    rate, quota = raw("sesMaxSendRate"), raw("sesDailyQuota")
+    empty = (None, "")
+    return {
+        "ses_max_send_rate": (names.SES_SANDBOX_SEND_RATE if sandbox else names.SES_PRODUCTION_SEND_RATE)
+        if rate in empty else _int("sesMaxSendRate", rate, low=1, high=500),
+        "ses_daily_quota": (200 if sandbox else 50_000)
+        if quota in empty else _int("sesDailyQuota", quota, low=1, high=100_000_000),
+    }
 
 
 def _intake(raw: Callable[[str], object]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from workflow.ingress import OrderIngress
 from workflow.intake import OrdersApi, OrdersEventRule
 from workflow.ledger import Ledger
 from workflow.observability import Observability
+from workflow.pacing import SendPacing
 from workflow.pipe import OrderPipe
 from workflow.state_machine import OrderWorkflow
 from workflow.status_api import StatusApi
@@ -71,8 +72,10 @@ class OrderMailStack(Stack):
         self.ledger = Ledger(self, "Ledger", config=config)
         self.email = EmailSending(self, "Email", config=config, encryption=self.encryption)
         self.package = TaskPackage(self, "Tasks")
+        self.pacing = SendPacing(self, "Pacing", config=config)
         self.workflow = OrderWorkflow(
-            self, "Workflow", config=config, package=self.package, table=self.ledger.table, email=self.email
+            self, "Workflow", config=config, package=self.package, table=self.ledger.table, email=self.email,
+            pacing=self.pacing, orders_queue=orders_queue, queue_key=queue_key,
         )
         self.pipe = OrderPipe(
             self,

@@ -14,6 +14,8 @@ from typing import Final
 
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_xray as xray
 from constructs import Construct
@@ -23,6 +25,7 @@ from workflow.context import OrderMailConfig
 from workflow.email import EmailSending
 from workflow.functions import TaskFunction, TaskPackage, function_limits, log_group
 from workflow.nag import XRAY_REASON, acknowledge
+from workflow.pacing import SendPacing
 
 ASL_PATH: Final = Path(__file__).resolve().parent.parent / "asl" / "order_email.asl.json"
 PLACEHOLDER_RE: Final = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -45,6 +48,9 @@ class OrderWorkflow(Construct):
         package: TaskPackage,
         table: dynamodb.ITable,
         email: EmailSending,
+        pacing: SendPacing,
+        orders_queue: sqs.IQueue,
+        queue_key: kms.IKey | None,
     ) -> None:
         super().__init__(scope, construct_id)
         resource_names = names.resource_names(config.env)
@@ -82,6 +88,11 @@ class OrderWorkflow(Construct):
             "LedgerTableName": table.table_name,
             "FromAddress": config.from_address,
             "ConfigurationSetName": email.configuration_set.configuration_set_name,
+            "PacingTableName": pacing.table.table_name,
+            "SendsPerWindow": str(pacing.sends_per_window),
+            "OrdersQueueUrl": orders_queue.queue_url,
+            "RateRequeueDelaySeconds": str(names.PACING_REQUEUE_DELAY_SECONDS),
+            "QuotaRequeueDelaySeconds": str(names.QUOTA_REQUEUE_DELAY_SECONDS),
         }
         missing = asl_placeholders(definition) - substitutions.keys()
         if missing:
@@ -106,6 +117,7 @@ class OrderWorkflow(Construct):
         )
         self.trace_sampling_rule = self._trace_sampling(config)
         self._grant(table=table, email=email, from_address=config.from_address)
+        self._grant_pacing(pacing=pacing, orders_queue=orders_queue, queue_key=queue_key)
 
         role = self.state_machine.role
         acknowledge(
@@ -150,6 +162,25 @@ class OrderWorkflow(Construct):
                 version=1,
             ),
         )
+
+    def _grant_pacing(self, *, pacing: SendPacing, orders_queue: sqs.IQueue, queue_key: kms.IKey | None) -> None:
+        """TakeSendSlot's conditional writes, and Requeue's send to the orders queue (with the data
+        key SQS encrypts the message under: GenerateDataKey, and Decrypt to verify it)."""
+        sm = self.state_machine
+        sm.add_to_role_policy(
+            iam.PolicyStatement(sid="PacingSlots", actions=["dynamodb:UpdateItem"], resources=[pacing.table.table_arn])
+        )
+        sm.add_to_role_policy(
+            iam.PolicyStatement(sid="RequeueOrders", actions=["sqs:SendMessage"], resources=[orders_queue.queue_arn])
+        )
+        if queue_key is not None:
+            sm.add_to_role_policy(
+                iam.PolicyStatement(
+                    sid="RequeueOrdersKey",
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[queue_key.key_arn],
+                )
+            )
 
     def _grant(self, *, table: dynamodb.ITable, email: EmailSending, from_address: str) -> None:
         """Exactly what the definition's tasks call, on exactly the resources they name."""

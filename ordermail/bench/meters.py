@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from moto.core.responses import BaseResponse
 from moto.dynamodb.responses import DynamoHandler
 
+from tasks import names
+
 if TYPE_CHECKING:
     from ordermail.emulator.seams import Patches
 
@@ -24,6 +26,8 @@ SEAMS: dict[str, tuple[object, str]] = {
     **{f"dynamodb_handler_{action}": (DynamoHandler, action)
        for action in ("put_item", "update_item", "delete_item", "get_item", "query")},
 }
+
+PACING_TABLE_SUFFIX = names.resource_names("dev")["pacing_table"].removeprefix(f"{names.SERVICE_NAME}-dev")  # "-send-pacing"
 
 
 class ApiCounter:
@@ -114,11 +118,16 @@ class CapacityMeter:
         self.write_units = 0.0
         self.index_write_units = 0.0
         self.read_units = 0.0
+        self.pacing_write_units = 0.0  # the send-pacing table's, apart: not the ledger's (docs/PACING.md)
         self.requests: Counter[str] = Counter()
 
-    def add(self, action: str, *, write: float = 0.0, index: float = 0.0, read: float = 0.0) -> None:
+    def add(self, action: str, *, write: float = 0.0, index: float = 0.0, read: float = 0.0,
+            pacing: bool = False) -> None:
         with self._lock:
             self.requests[action] += 1
+            if pacing:
+                self.pacing_write_units += write
+                return
             self.write_units += write
             self.index_write_units += index
             self.read_units += read
@@ -128,13 +137,14 @@ class CapacityMeter:
             return {
                 "write_units": self.write_units,
                 "index_write_units": self.index_write_units,
+                "pacing_write_units": self.pacing_write_units,
                 "read_units": self.read_units,
                 "requests": dict(self.requests),
             }
 
     def reset(self) -> None:
         with self._lock:
-            self.write_units = self.index_write_units = self.read_units = 0.0
+            self.write_units = self.index_write_units = self.read_units = self.pacing_write_units = 0.0
             self.requests.clear()
 
     def install(self, patches: Patches) -> None:
@@ -186,19 +196,21 @@ def install_ddb_capacity_meter(patches: Patches, meter: CapacityMeter) -> None:
             if key is None and isinstance(self.body.get("Item"), dict):
                 key = self.body["Item"]
             table, before = _metered_item(self, key)
+            pacing = str(self.body.get("TableName", "")).endswith(PACING_TABLE_SUFFIX)
             size_before = item_size(before)
             entries_before = set(_index_entries(table, before))
             try:
                 result = _original(self)
             except Exception as exc:
                 if "ConditionalCheckFailed" in type(exc).__name__:
-                    meter.add(_action, write=_kb_units(size_before, 1024))
+                    meter.add(_action, write=_kb_units(size_before, 1024), pacing=pacing)
                 raise
             _, after = _metered_item(self, key)
             size_after = item_size(after)
             entries_after = set(_index_entries(table, after))
             changed = len(entries_before ^ entries_after)  # a changed key: one delete + one put
-            meter.add(_action, write=_kb_units(max(size_before, size_after), 1024), index=float(changed))
+            meter.add(_action, write=_kb_units(max(size_before, size_after), 1024), index=float(changed),
+                      pacing=pacing)
             return result
 
         patches.replace(DynamoHandler, action, metered_write)

@@ -80,3 +80,13 @@ class RuntimeOptions:
 
     def scaled(self, seconds: float) -> float:
         return seconds * self.time_scale
+
+    def pacing(self, max_send_rate: float) -> dict[str, Any]:
+        """provision.Settings for the pacing states. Their windows are seconds of the wall clock
+        (`$$.State.EnteredTime`) and the rate is per AWS second, s real seconds: R/s per window."""
+        return {
+            "sends_per_window": max(1, round(max_send_rate / self.time_scale)),
+            "pacing_max_wait_seconds": max(1, round(self.scaled(names.PACING_MAX_WAIT_SECONDS))),
+            "rate_requeue_delay_seconds": max(1, round(self.scaled(names.PACING_REQUEUE_DELAY_SECONDS))),
+            "quota_requeue_delay_seconds": max(1, round(self.scaled(names.QUOTA_REQUEUE_DELAY_SECONDS))),
+        }

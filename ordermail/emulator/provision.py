@@ -53,6 +53,12 @@ class Settings:
     default_currency: str = str(names.CONTEXT_DEFAULTS["defaultCurrency"])
     claim_lease_seconds: int = names.CLAIM_LEASE_SECONDS
     visibility_timeout_seconds: int = names.QUEUE_VISIBILITY_SECONDS
+    # The ASL's ${SendsPerWindow}: sesMaxSendRate, per second of the wall clock the windows are cut
+    # from ($$.State.EnteredTime); the runtime scales it with its clock (docs/PACING.md).
+    sends_per_window: int = names.SES_SANDBOX_SEND_RATE
+    pacing_max_wait_seconds: int = names.PACING_MAX_WAIT_SECONDS
+    rate_requeue_delay_seconds: int = names.PACING_REQUEUE_DELAY_SECONDS  # SQS delays: scaled too
+    quota_requeue_delay_seconds: int = names.QUOTA_REQUEUE_DELAY_SECONDS
 
 
 @dataclass
@@ -98,6 +104,7 @@ def function_environments(settings: Settings, ledger_table: str) -> dict[str, di
                 delivered_retention_days=settings.delivered_retention_days,
                 shop_name=settings.shop_name,
                 claim_lease_seconds=settings.claim_lease_seconds,
+                pacing_max_wait_seconds=settings.pacing_max_wait_seconds,
             ),
         }
         for key in HANDLERS
@@ -136,6 +143,8 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
         TableName=resource["ledger_table"],
         TimeToLiveSpecification={"Enabled": True, "AttributeName": names.LEDGER_TTL_ATTRIBUTE},
     )
+
+    ddb.create_table(**pacing_table_request(resource["pacing_table"]))
 
     # Topics, queue, DLQ and the raw-delivery subscription with its filter policy.
     orders_topic = sns.create_topic(Name=resource["orders_topic"])["TopicArn"]
@@ -198,6 +207,11 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
             "LedgerTableName": resource["ledger_table"],
             "FromAddress": settings.from_address,
             "ConfigurationSetName": resource["configuration_set"],
+            "PacingTableName": resource["pacing_table"],
+            "SendsPerWindow": str(settings.sends_per_window),
+            "OrdersQueueUrl": queue_url,
+            "RateRequeueDelaySeconds": str(settings.rate_requeue_delay_seconds),
+            "QuotaRequeueDelaySeconds": str(settings.quota_requeue_delay_seconds),
         }
     )
     state_machine_arn = sfn.create_state_machine(
@@ -242,6 +256,16 @@ def register_outputs_stack(env: str, outputs: dict[str, str], *, region: str, en
     with warnings.catch_warnings():  # moto warns that it does not model the marker resource: expected
         warnings.simplefilter("ignore", UserWarning)
         cfn.create_stack(StackName=name, TemplateBody=json.dumps(template))
+
+
+def pacing_table_request(table_name: str) -> dict[str, Any]:
+    """CreateTable for the send-pacing table as workflow/pacing.py declares it."""
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": names.PACING_PARTITION_KEY, "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": names.PACING_PARTITION_KEY, "KeyType": "HASH"}],
+    }
 
 
 def ledger_table_request(table_name: str) -> dict[str, Any]:

@@ -145,6 +145,7 @@ class LocalRuntime(RuntimeReports):
             ses_sandbox=env_default_sandbox if options.ses_sandbox is None else options.ses_sandbox,
             claim_lease_seconds=max(1, round(options.scaled(names.CLAIM_LEASE_SECONDS))),
             visibility_timeout_seconds=max(2, round(options.scaled(names.QUEUE_VISIBILITY_SECONDS))),
+            **options.pacing(self.ses_quota.account.max_send_rate),
         )
         if options.max_receive_count is not None:
             settings.max_receive_count = options.max_receive_count

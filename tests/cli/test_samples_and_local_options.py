@@ -52,16 +52,17 @@ def test_local_options_become_runtime_options() -> None:
 
 def test_ses_account_options_become_runtime_options() -> None:
     args = build_parser().parse_args(["local", "--ses-max-send-rate", "2.5", "--ses-daily-quota", "500",
-                                      "--ses-production-access"])
+                                      "--ses-production-access", "--pipe-concurrency", "20"])
     options = runtime_options(args, port=None)
     assert (options.ses_max_send_rate, options.ses_daily_quota, options.ses_production_access) == (2.5, 500, True)
+    assert options.pipe_workers == 20
     unset = runtime_options(build_parser().parse_args(["local"]), port=None)
     assert (unset.ses_max_send_rate, unset.ses_daily_quota, unset.ses_production_access) == (None, None, None)
 
 
 @pytest.mark.parametrize("argv", [["local", "--fault-ses-reject-rate", "1.5"], ["local", "--time-scale", "0"],
                                   ["demo", "--fault-lambda-error-rate", "-1"], ["local", "--ses-max-send-rate", "0"],
-                                  ["local", "--ses-daily-quota", "-1"]])
+                                  ["local", "--ses-daily-quota", "-1"], ["local", "--pipe-concurrency", "0"]])
 def test_bad_runtime_options_exit_2_before_starting(argv: list[str], capsys) -> None:
     assert main(argv) == 2
     assert capsys.readouterr().err.count("\n") == 1

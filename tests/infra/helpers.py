@@ -47,10 +47,19 @@ def logical_id(template: Template, type_: str, **props: Any) -> str:
     return found[0]
 
 
-def only(template: Template, type_: str) -> str:
-    found = list(resources(template, type_))
-    assert len(found) == 1, f"expected one {type_}, found {found}"
+_NAME_PROPERTY = {"AWS::DynamoDB::Table": "TableName", "AWS::SQS::Queue": "QueueName"}
+
+
+def only(template: Template, type_: str, *, name: str | None = None) -> str:
+    """The one resource of `type_` (with that physical name, for types that have one)."""
+    found = [logical for logical, resource in resources(template, type_).items()
+             if name is None or resource["Properties"].get(_NAME_PROPERTY[type_]) == name]
+    assert len(found) == 1, f"expected one {type_} named {name}, found {found}"
     return found[0]
+
+
+def table_id(template: Template, name: str) -> str:
+    return only(template, "AWS::DynamoDB::Table", name=name)
 
 
 def function_id(template: Template, name: str) -> str:
@@ -136,6 +145,8 @@ def fake_value(expr: Any, template: Template) -> str:
     if "Ref" in expr:
         target = template["Resources"][expr["Ref"]]
         props = target["Properties"]
+        if target["Type"] == "AWS::SQS::Queue":  # Ref of a queue is its URL
+            return f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{props['QueueName']}"
         for name_prop in ("TableName", "Name", "ConfigurationSetName"):
             if name_prop in props:
                 return str(props[name_prop])
@@ -149,3 +160,7 @@ def resolved_definition(template: Template) -> tuple[str, dict[str, Any]]:
     subs = {k: fake_value(v, template) for k, v in sm.get("DefinitionSubstitutions", {}).items()}
     resolved = _PLACEHOLDER.sub(lambda m: subs.get(m.group(1), m.group(0)), text)
     return resolved, json.loads(resolved)
+
+
+def ledger_table_id(template: Template, env: str = "dev") -> str:
+    return table_id(template, f"ordermail-{env}-ledger")

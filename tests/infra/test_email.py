@@ -11,6 +11,7 @@ from tests.infra.helpers import (
     by_sid,
     function_id,
     key_policy,
+    ledger_table_id,
     logical_id,
     only,
     policy_statements,
@@ -135,7 +136,7 @@ def test_feedback_function_is_subscribed_with_a_dead_letter_queue(dev: Synth) ->
 
 def test_feedback_role_reads_and_updates_the_ledger_and_queries_nothing(dev: Synth) -> None:
     fn_id = function_id(dev.json, DEV["feedback_function"])
-    table_id = only(dev.json, "AWS::DynamoDB::Table")
+    table_id = ledger_table_id(dev.json)
     dlq_id = logical_id(dev.json, "AWS::SQS::Queue", QueueName=DEV["feedback_dlq"])
     key_id = only(dev.json, "AWS::KMS::Key")
     log_group = dev.json["Resources"][fn_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]

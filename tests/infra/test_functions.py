@@ -65,6 +65,7 @@ def test_environment_of_each_function(dev: Synth) -> None:
             names.ENV_SANDBOX_RECIPIENT: f"success@{names.SES_SIMULATOR_DOMAIN}",
             names.ENV_RETENTION_DAYS: "90",
             names.ENV_CLAIM_LEASE_SECONDS: str(names.CLAIM_LEASE_SECONDS),
+            names.ENV_PACING_MAX_WAIT_SECONDS: str(names.PACING_MAX_WAIT_SECONDS),
         },
         "render_function": {
             names.ENV_SHOP_NAME: "Example Shop",

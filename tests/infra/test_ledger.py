@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tasks import names
 from tests.infra.conftest import Synth
-from tests.infra.helpers import only
+from tests.infra.helpers import only, table_id
 
 
 def test_ledger_table_matches_the_item_contract(dev: Synth) -> None:
@@ -19,7 +19,7 @@ def test_ledger_table_matches_the_item_contract(dev: Synth) -> None:
             "TimeToLiveSpecification": {"AttributeName": names.LEDGER_TTL_ATTRIBUTE, "Enabled": True},
         },
     )
-    table = dev.json["Resources"][only(dev.json, "AWS::DynamoDB::Table")]["Properties"]
+    table = dev.json["Resources"][table_id(dev.json, names.resource_names("dev")["ledger_table"])]["Properties"]
     assert sorted(table["AttributeDefinitions"], key=lambda a: a["AttributeName"]) == [
         {"AttributeName": name, "AttributeType": "S"}
         for name in sorted([names.LEDGER_PARTITION_KEY, names.LEDGER_LISTED_STATUS_ATTRIBUTE, "updatedAt"])
@@ -39,13 +39,13 @@ def test_ledger_table_matches_the_item_contract(dev: Synth) -> None:
 
 
 def test_dev_ledger_is_disposable(dev: Synth) -> None:
-    table = dev.json["Resources"][only(dev.json, "AWS::DynamoDB::Table")]
+    table = dev.json["Resources"][table_id(dev.json, names.resource_names("dev")["ledger_table"])]
     assert table["DeletionPolicy"] == "Delete"
     assert not table["Properties"].get("DeletionProtectionEnabled", False)
 
 
 def test_prod_ledger_is_retained_and_deletion_protected(prod: Synth) -> None:
-    table = prod.json["Resources"][only(prod.json, "AWS::DynamoDB::Table")]
+    table = prod.json["Resources"][table_id(prod.json, names.resource_names("prod")["ledger_table"])]
     assert table["DeletionPolicy"] == "Retain"
     assert table["UpdateReplacePolicy"] == "Retain"
     assert table["Properties"]["DeletionProtectionEnabled"] is True

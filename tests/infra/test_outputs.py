@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tasks import names
 from tests.infra.conftest import Synth
-from tests.infra.helpers import logical_id, only, render
+from tests.infra.helpers import ledger_table_id, logical_id, only, render
 
 DEV = names.resource_names("dev")
 
@@ -23,7 +23,7 @@ def test_outputs_point_at_the_right_resources(dev: Synth) -> None:
     stage = logical_id(dev.json, "AWS::ApiGateway::Stage", RestApiId={"Ref": api})
     assert outputs["OrdersTopicArn"] == f"${{{topic}}}"
     assert outputs["SesEventsTopicArn"] == f"${{{events}}}"
-    assert outputs["LedgerTableName"] == f"${{{only(dev.json, 'AWS::DynamoDB::Table')}}}"
+    assert outputs["LedgerTableName"] == f"${{{ledger_table_id(dev.json)}}}"
     assert outputs["StateMachineArn"] == f"${{{only(dev.json, 'AWS::StepFunctions::StateMachine')}}}"
     assert outputs["OrdersQueueUrl"] == f"${{{queue}}}"
     assert outputs["DeadLetterQueueUrl"] == f"${{{dlq}}}"

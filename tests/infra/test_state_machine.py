@@ -20,6 +20,7 @@ from tests.infra.helpers import (
     function_id,
     only,
     resolved_definition,
+    table_id,
 )
 from workflow.context import ContextError, load_config_from_mapping
 from workflow.state_machine import ASL_PATH, asl_placeholders
@@ -83,6 +84,11 @@ def test_every_placeholder_is_substituted(dev: Synth) -> None:
         "LedgerTableName",
         "FromAddress",
         "ConfigurationSetName",
+        "PacingTableName",
+        "SendsPerWindow",
+        "OrdersQueueUrl",
+        "RateRequeueDelaySeconds",
+        "QuotaRequeueDelaySeconds",
     }
     assert set(sm["DefinitionSubstitutions"]) == placeholders
     validate_id = function_id(dev.json, DEV["validate_function"])
@@ -90,9 +96,14 @@ def test_every_placeholder_is_substituted(dev: Synth) -> None:
     assert sm["DefinitionSubstitutions"] == {
         "ValidateFunctionArn": {"Fn::GetAtt": [validate_id, "Arn"]},
         "RenderFunctionArn": {"Fn::GetAtt": [render_id, "Arn"]},
-        "LedgerTableName": {"Ref": only(dev.json, "AWS::DynamoDB::Table")},
+        "LedgerTableName": {"Ref": table_id(dev.json, DEV["ledger_table"])},
         "FromAddress": "no-reply@shop.example",
         "ConfigurationSetName": {"Ref": only(dev.json, "AWS::SES::ConfigurationSet")},
+        "PacingTableName": {"Ref": table_id(dev.json, DEV["pacing_table"])},
+        "SendsPerWindow": "1",  # dev: the sandbox guard is on, so the sandbox's 1 mail/s
+        "OrdersQueueUrl": {"Ref": only(dev.json, "AWS::SQS::Queue", name=DEV["orders_queue"])},
+        "RateRequeueDelaySeconds": str(names.PACING_REQUEUE_DELAY_SECONDS),
+        "QuotaRequeueDelaySeconds": str(names.QUOTA_REQUEUE_DELAY_SECONDS),
     }
     resolved, definition = resolved_definition(dev.json)
     assert "${" not in resolved
@@ -122,7 +133,10 @@ def test_execution_logging_with_retention_and_execution_data(dev: Synth, prod: S
 
 def test_state_machine_role_is_least_privilege(dev: Synth) -> None:
     role_id = _sm(dev)["RoleArn"]["Fn::GetAtt"][0]
-    table_id = only(dev.json, "AWS::DynamoDB::Table")
+    ledger_id = table_id(dev.json, DEV["ledger_table"])
+    pacing_id = table_id(dev.json, DEV["pacing_table"])
+    queue_id = only(dev.json, "AWS::SQS::Queue", name=DEV["orders_queue"])
+    key_id = only(dev.json, "AWS::KMS::Key")
     validate_id = function_id(dev.json, DEV["validate_function"])
     render_id = function_id(dev.json, DEV["render_function"])
     ses = "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
@@ -141,7 +155,11 @@ def test_state_machine_role_is_least_privilege(dev: Synth) -> None:
         "xray:GetSamplingTargets",
     }
     assert allowed(dev.json, role_id) == {
-        "dynamodb:UpdateItem": {f"${{{table_id}.Arn}}"},
+        "dynamodb:UpdateItem": {f"${{{ledger_id}.Arn}}", f"${{{pacing_id}.Arn}}"},
+        # Requeue (a spent quota, a long wait for a slot): the orders queue and its key, nothing else.
+        "sqs:SendMessage": {f"${{{queue_id}.Arn}}"},
+        "kms:GenerateDataKey": {f"${{{key_id}.Arn}}"},
+        "kms:Decrypt": {f"${{{key_id}.Arn}}"},
         "lambda:InvokeFunction": {f"${{{validate_id}.Arn}}", f"${{{render_id}.Arn}}"},
         "ses:SendEmail": {
             f"{ses}:identity/shop.example",

@@ -6,7 +6,15 @@ from aws_cdk.assertions import Match
 
 from tasks import names
 from tests.infra.conftest import Synth
-from tests.infra.helpers import allowed, function_id, logical_id, only, render, resources, role_of_function
+from tests.infra.helpers import (
+    allowed,
+    function_id,
+    ledger_table_id,
+    logical_id,
+    render,
+    resources,
+    role_of_function,
+)
 
 DEV = names.resource_names("dev")
 INFRA = names.infra_names("dev")
@@ -89,7 +97,7 @@ def test_status_function_reads_exactly_what_its_handler_calls(dev: Synth) -> Non
     # GetItem (one order), Query on byStatus then BatchGetItem (a status listing); nothing else:
     # without BatchGetItem `GET /orders?status=` answers 502 on AWS as soon as one order matches.
     fn_id = function_id(dev.json, DEV["status_api_function"])
-    table_id = only(dev.json, "AWS::DynamoDB::Table")
+    table_id = ledger_table_id(dev.json)
     log_group = dev.json["Resources"][fn_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
     table = f"${{{table_id}.Arn}}"
     assert allowed(dev.json, role_of_function(dev.json, fn_id)) == {

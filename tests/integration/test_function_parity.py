@@ -30,12 +30,12 @@ def test_runtime_functions_match_the_synthesized_stack(tmp_path: Path) -> None:
             local = lam.get_function(FunctionName=name)["Configuration"]
             assert (local["Timeout"], local["MemorySize"]) == (deployed[name]["Timeout"], deployed[name]["MemorySize"]), name
             # Every variable the handler reads is set alike (CDK adds Powertools' own, the runtime its
-            # process-wide ones); values differ only for the runtime's scaled claim lease and its quieter
+            # process-wide ones); values differ only for the runtime's scaled claim lease and pacing wait, its quieter
             # log level (WARNING: a run of thousands of orders would print every INFO line).
             deployed_env = deployed[name]["Environment"]["Variables"]
             local_env = local["Environment"]["Variables"]
             shared = set(local_env) & set(deployed_env)
             assert set(local_env) - {names.ENV_ORDERMAIL_TIME_SCALE} <= set(deployed_env), name
             assert {k for k in shared if isinstance(deployed_env[k], str) and deployed_env[k] != local_env[k]} <= {
-                names.ENV_CLAIM_LEASE_SECONDS, names.ENV_LOG_LEVEL}, name
+                names.ENV_CLAIM_LEASE_SECONDS, names.ENV_PACING_MAX_WAIT_SECONDS, names.ENV_LOG_LEVEL}, name
     assert names.FUNCTION_LIMITS["render_function"] == (15, 512)

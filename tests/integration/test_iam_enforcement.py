@@ -52,13 +52,17 @@ def test_every_demo_path_runs_under_enforcement_with_zero_denials(runtime: Local
             ("ses.amazonaws.com", "sns:Publish")} <= by_policy
     # Every grant of the workflow's own roles is used by some path, except what AWS itself needs
     # of them outside the runtime (logs, traces, a Pipe's GetQueueAttributes) and the feedback
-    # function's failure-only path (its DLQ).
+    # function's failure-only path (its DLQ) and the workflow's wait-only one (Requeue: a spent quota,
+    # a slot waited for too long; tests/integration/test_pacing.py runs it under enforcement).
     unused = {(label, row["action"]) for label, entry in report.items() for row in entry["grants"]
               if not row["calls"] and not row["note"]}
     assert unused == {
         ("function:ordermail-dev-feedback", "sqs:SendMessage"),
         ("function:ordermail-dev-feedback", "kms:Decrypt"),
         ("function:ordermail-dev-feedback", "kms:GenerateDataKey"),
+        ("state-machine", "sqs:SendMessage"),
+        ("state-machine", "kms:Decrypt"),
+        ("state-machine", "kms:GenerateDataKey"),
     }
 
 

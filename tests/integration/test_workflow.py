@@ -143,21 +143,30 @@ def test_throttling_twice_then_success_sends_one_mail(harness: Harness) -> None:
     assert item["attemptCount"] == 1
 
 
-def test_daily_quota_fails_fast_to_failed_with_its_reason(harness: Harness) -> None:
+def test_a_spent_daily_quota_requeues_the_order_and_sends_it_once_the_quota_allows(harness: Harness) -> None:
+    """No FAILED and no step toward the DLQ: the claim is given back, the order goes back on the queue as
+    a new message (receive count 1 again), and the next attempt sends it."""
     from ordermail.emulator.seams.faults import _ServiceFault
 
     order = make_order()
     calls_before = harness.send_email_calls()
     harness.runtime.inject("ses", _ServiceFault("LimitExceededException", "Daily message quota exceeded."))
     harness.publish(order)
-    harness.settle()
+    harness.settle(timeout=60)
 
     item = harness.item(order["orderId"])
     assert item is not None
-    assert item["status"] == "FAILED"
-    assert item["lastError"] == "SesV2.LimitExceededException"
-    assert "quota" in item["lastCause"]
-    assert harness.send_email_calls() - calls_before == 1
+    assert item["status"] in ("SENT", "DELIVERED")
+    assert "lastError" not in item
+    assert len(harness.mails_for(order["orderId"])) == 1
+    assert harness.send_email_calls() - calls_before == 2  # the refused call, then the one that sent
+    types = harness.timeline_types(order["orderId"])
+    assert types[:3] == ["ATTEMPT_STARTED", "DEFERRED", "ATTEMPT_STARTED"]
+    deferred = next(e for e in item["timeline"] if e["type"] == "DEFERRED")
+    assert deferred["reason"] == "ses_daily_quota"
+    second_start = [e for e in item["timeline"] if e["type"] == "ATTEMPT_STARTED"][1]
+    assert second_start["receiveCount"] == "1"  # a new message: the wait counts nothing toward the DLQ
+    assert harness.runtime.queue_depths()["orders_dlq"] == 0
 
 
 def test_transient_failure_after_retries_is_redelivered_and_sent_once(harness: Harness) -> None:

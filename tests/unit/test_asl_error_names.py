@@ -113,6 +113,10 @@ def raisable(resource: str, state: dict[str, Any]) -> set[str]:
         for shape in _error_shapes("dynamodb"):
             names |= {f"DynamoDB.{shape}", f"DynamoDB.{_with_suffix(shape)}"}
         names.add("DynamoDB.AmazonDynamoDBException")
+    elif resource == "arn:aws:states:::sqs:sendMessage":
+        # The optimized SQS integration reports the SDK's two classes only (Step Functions' Java SDK;
+        # moto's parser, from LocalStack's: state_task_service_sqs names them the same).
+        names |= {"SQS.AmazonSQSException", "SQS.SdkClientException"}
     elif re.fullmatch(r"arn:aws:states:::lambda:invoke(\.waitForTaskToken)?", resource):
         names |= {f"Lambda.{shape}" for shape in _error_shapes("lambda")} | LAMBDA_SDK_ERRORS
         names |= set(FUNCTION_ERRORS.get(state["Parameters"]["FunctionName"], {}))

@@ -17,6 +17,11 @@ SUBSTITUTIONS = {
     "LedgerTableName": "ledger",
     "FromAddress": "orders@example.com",
     "ConfigurationSetName": "ordermail",
+    "PacingTableName": "pacing",
+    "SendsPerWindow": "14",
+    "OrdersQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/orders",
+    "RateRequeueDelaySeconds": "60",
+    "QuotaRequeueDelaySeconds": "900",
 }
 SEND = "arn:aws:states:::aws-sdk:sesv2:sendEmail"
 UPDATE_ITEM = "arn:aws:states:::dynamodb:updateItem"

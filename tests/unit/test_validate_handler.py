@@ -241,3 +241,33 @@ def test_logs_carry_the_order_id_but_never_the_customer(
     for secret in ("jane.doe", "Jane Doe"):
         assert secret not in logs
     assert '"recipient":"sha256:' in logs
+
+
+def test_pace_until_is_the_wait_limit_after_now_in_entered_time_format(
+        lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    validated = handler(load_event("validate/pipe-order.json"), lambda_context)
+    assert validated["paceUntil"] == "2024-05-01T10:04:05.000Z"  # NOW + 240 s, as $$.State.EnteredTime looks
+    monkeypatch.setenv(names.ENV_PACING_MAX_WAIT_SECONDS, "30")
+    assert handler(load_event("validate/pipe-order.json"), lambda_context)["paceUntil"] == "2024-05-01T10:00:35.000Z"
+
+
+def test_a_requeued_message_is_the_original_order_again(lambda_context: Any) -> None:
+    """The Requeue state sends the compressed request (base64) with the requeued attribute."""
+    original = handler(load_event("validate/pipe-order.json"), lambda_context)
+    requeued = handler(pipe_event(original["requestZ"], message_attributes={
+        names.REQUEUED_ATTRIBUTE: string_attribute(names.REQUEUED_FORMAT)}), lambda_context)
+    assert {k: v for k, v in requeued.items() if k != "messageId"} == {
+        k: v for k, v in original.items() if k != "messageId"}
+
+
+@pytest.mark.parametrize(("body", "format_"), [
+    ("not base64 at all!", names.REQUEUED_FORMAT),
+    (base64.b64encode(b"\x07garbage").decode(), names.REQUEUED_FORMAT),  # an unknown format byte
+    (base64.b64encode(b"\x01\xff\xfe").decode(), names.REQUEUED_FORMAT),  # corrupt DEFLATE
+    ('{"orderId": "x"}', "gzip-v9"),
+])
+def test_a_bad_requeued_message_is_invalid_with_its_reason(body: str, format_: str, lambda_context: Any) -> None:
+    document = invalid(pipe_event(body, message_attributes={names.REQUEUED_ATTRIBUTE: string_attribute(format_)}),
+                       lambda_context)
+    assert document["reason"] == "invalid_record"
+    assert names.REQUEUED_ATTRIBUTE in document["message"]

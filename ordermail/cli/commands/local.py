@@ -27,6 +27,9 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
                         help="where sent mails are written as .eml and .html (default ./outbox)")
     parser.add_argument("--time-scale", type=float, default=None, metavar="F",
                         help="clock factor for retries, leases, visibility timeout and SES delays (default 0.01)")
+    parser.add_argument("--pipe-concurrency", type=int, default=None, metavar="N",
+                        help="executions the Pipe runs at once (default 4). A deployed Pipe on an SQS queue "
+                             "scales with the backlog, to hundreds; the pacing does not depend on it (docs/PACING.md)")
     parser.add_argument("--max-receive-count", type=int, default=None, metavar="N",
                         help="receives before a message goes to the DLQ (default: the stack's)")
     for fault in FAULTS:
@@ -69,6 +72,8 @@ def runtime_options(args: argparse.Namespace, *, port: int | None, host: str = "
         extra["time_scale"] = args.time_scale
     if args.max_receive_count is not None:
         extra["max_receive_count"] = args.max_receive_count
+    if getattr(args, "pipe_concurrency", None) is not None:
+        extra["pipe_workers"] = args.pipe_concurrency
     for name in ("ses_max_send_rate", "ses_daily_quota", "ses_production_access"):
         if getattr(args, name, None) is not None:
             extra[name] = getattr(args, name)

@@ -18,6 +18,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service impor
     state_task_service_aws_sdk,
     state_task_service_dynamodb,
 )
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
 from moto.stepfunctions.parser.asl.utils import boto_client as sfn_boto_client
 from moto.stepfunctions.parser.asl.utils import json_path
 from moto.stepfunctions.parser.backend import execution_worker
@@ -38,6 +39,7 @@ _BOTO_CLIENT_IMPORTERS = (
 SEAMS: dict[str, tuple[object, str]] = {
     "sfn_aws_sdk_error_names": (state_task_service_aws_sdk, "_SERVICE_ERROR_NAMES"),
     "sfn_retry_sleep": (retrier_decl, "time"),
+    "sfn_wait_scale": (WaitFunction, "_wait_interval"),
     "sfn_state_entered_time": (sfn_state, "datetime"),
     "sfn_definition_parse": (execution_worker.ExecutionWorker, "_get_evaluation_entrypoint"),
     **{f"sfn_boto_client_{module.__name__.rsplit('.', 1)[-1]}": (module, "boto_client_for")
@@ -127,8 +129,17 @@ class _ScaledTime:
 
 
 def install_time_scale(patches: Patches, scale: float) -> None:
-    """Seam `sfn_retry_sleep`: Retry back-offs sleep `scale` times as long (tests, demo, bench)."""
+    """Seams `sfn_retry_sleep` and `sfn_wait_scale`: Retry back-offs and Wait states last `scale`
+    times as long (tests, demo, bench), on the runtime's clock like every other duration."""
     patches.replace(retrier_decl, "time", _ScaledTime(scale))
+
+    def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+        # moto waits on the execution's stop event; so does this, for the scaled time.
+        deadline = time.monotonic() + wait_seconds * scale
+        while env.is_running() and (left := deadline - time.monotonic()) > 0:
+            env.program_state_event.wait(left)
+
+    patches.replace(WaitFunction, "_wait_interval", _wait_interval)
 
 
 # --- speed ------------------------------------------------------------------------------------
