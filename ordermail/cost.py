@@ -67,9 +67,9 @@ GB: Final = 1024**3
 # The EMF metrics the handlers publish (Powertools, one dimension set each: service), as named in
 # tasks/names.py; each metric name x dimension set is one custom metric.
 CUSTOM_METRICS: Final = tuple(value for key, value in sorted(vars(names).items()) if key.startswith("METRIC_"))
-# workflow/observability.py: SES bounce and complaint rate, execution failures and p99 latency, the
-# orders and feedback DLQs, the oldest order in the queue, errors of three functions (not the status
-# API's: UNALARMED_FUNCTIONS there).
+# workflow/observability.py: SES bounce and complaint rate, execution failures and the SES daily quota,
+# the orders and feedback DLQs, the oldest order in the queue, errors of three functions (not the
+# status API's: UNALARMED_FUNCTIONS there).
 ALARMS: Final = 2 + 2 + 2 + 1 + 3
 
 DEFAULT_COUNTS: Final[dict[str, Any]] = {

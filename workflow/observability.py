@@ -25,7 +25,8 @@ from tasks import names
 from workflow.context import OrderMailConfig
 
 OLDEST_MESSAGE_ALARM_SECONDS: Final = 900  # a few redeliveries (visibility 360 s) without progress
-EXECUTION_P99_ALARM_MS: Final = 60_000  # an order normally takes ~1-3 s end to end
+# Share of the SES daily quota sent within CloudWatch's one-day period that raises the alarm.
+QUOTA_ALARM_SHARE: Final = 0.8
 # Validate raises InvalidOrder for bad input by design (a Lambda error); a few are normal.
 FUNCTION_ERROR_THRESHOLDS: Final = {"validate": 5}
 # Functions whose errors go on the dashboard but raise no alarm: the status API answers the operator
@@ -96,6 +97,7 @@ class Observability(Construct):
         action = cw_actions.SnsAction(self.ops_topic)
 
         self.alarms: dict[str, cw.Alarm] = {}
+        self._send_rate, self._daily_quota = config.ses_max_send_rate, config.ses_daily_quota
 
         def alarm(name: str, metric: cw.IMetric, threshold: float, description: str) -> None:
             created = cw.Alarm(
@@ -132,11 +134,14 @@ class Observability(Construct):
             1,
             "Order executions failed (each failure is retried by SQS, then dead-lettered).",
         )
+        # Not an execution-latency alarm: paced sends wait for their second by design during a peak
+        # (docs/PACING.md); a backlog that does not drain shows as orders-oldest-message.
         alarm(
-            "execution-latency",
-            state_machine.metric_time(period=Duration.minutes(15), statistic="p99"),
-            EXECUTION_P99_ALARM_MS,
-            "p99 execution time of the order workflow is high (SES or Lambda throttling?).",
+            "ses-daily-quota",
+            ses_metric("Send", "Sum", 24 * 60),
+            round(QUOTA_ALARM_SHARE * config.ses_daily_quota),
+            f"SES sends over the last day reached {QUOTA_ALARM_SHARE:.0%} of the daily quota "
+            f"({config.ses_daily_quota:,}, context sesDailyQuota); past it orders wait in the queue.",
         )
         for short, dlq in dead_letter_queues.items():
             alarm(
@@ -245,6 +250,25 @@ class Observability(Construct):
                         period=five, statistic="Maximum"
                     )
                 ],
+            ),
+        )
+        sends_per_minute = ses_metric("Send", "Sum", 1)
+        dashboard.add_widgets(
+            cw.GraphWidget(
+                title="SES send rate (mails/s) against sesMaxSendRate",
+                left=[cw.MathExpression(expression="m / 60", using_metrics={"m": sends_per_minute},
+                                        label="mails/s (1-minute mean)", period=Duration.minutes(1))],
+                left_annotations=[cw.HorizontalAnnotation(value=self._send_rate, label="sesMaxSendRate")],
+                width=12, height=6,
+            ),
+            cw.GraphWidget(
+                title="SES daily quota use (sends per day)",
+                left=[ses_metric("Send", "Sum", 24 * 60)],
+                left_annotations=[
+                    cw.HorizontalAnnotation(value=self._daily_quota, label="sesDailyQuota"),
+                    cw.HorizontalAnnotation(value=QUOTA_ALARM_SHARE * self._daily_quota, label="alarm"),
+                ],
+                width=12, height=6,
             ),
         )
         dashboard.add_widgets(

@@ -51,6 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help=f"workload and fault seed (default {defaults.seed})")
     parser.add_argument("--time-scale", type=float, help=f"the runtime's clock factor (default {defaults.time_scale})")
     parser.add_argument("--workers", type=int, help=f"Pipe workers (default {defaults.pipe_workers})")
+    parser.add_argument("--flash", type=int, metavar="N",
+                        help=f"orders in the flash sale, 0 to skip it (default {defaults.flash_orders:,}, 200 x the rate)")
+    parser.add_argument("--flash-rate", type=int, metavar="PER_S",
+                        help=f"the SES send rate in the flash sale (default {defaults.flash_rate})")
+    parser.add_argument("--quota-orders", type=int, metavar="N",
+                        help=f"orders in the spent-daily-quota run, 0 to skip it (default {defaults.quota_orders})")
     parser.add_argument("--json", action="store_true", help="print the JSON report instead of the table")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="run nothing: re-judge the targets and rewrite BENCHMARKS.md from an existing "
@@ -62,10 +68,11 @@ def config_from(args: argparse.Namespace) -> BenchConfig:
     if args.smoke:
         # Invariants only: no instruments, a faster clock (redeliveries wait 4 s, not 7 s).
         config = replace(config, day=SMOKE_ORDERS, burst=0, compare=0, day_rate=0.0, smoke=True, settle_timeout=120.0,
-                         reject_every=50, instruments=False, time_scale=0.01)
+                         reject_every=50, instruments=False, time_scale=0.01, flash_orders=0, quota_orders=0)
     overrides: dict[str, Any] = {}
     for field, name in (("day", "day"), ("burst", "burst"), ("compare", "compare"), ("day_rate", "day_rate"),
-                        ("seed", "seed"), ("time_scale", "time_scale"), ("workers", "pipe_workers")):
+                        ("seed", "seed"), ("time_scale", "time_scale"), ("workers", "pipe_workers"),
+                        ("flash", "flash_orders"), ("flash_rate", "flash_rate"), ("quota_orders", "quota_orders")):
         value = getattr(args, field, None)
         if value is not None:
             overrides[name] = value

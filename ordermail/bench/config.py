@@ -25,6 +25,12 @@ class BenchConfig:
     settle_timeout: float = 900.0
     handler_log_level: str = names.FUNCTION_LOG_LEVEL  # as deployed (context functionLogLevel)
     instruments: bool = True  # history-derived counts, capacity meter, log capture
+    # Peaks (flash.py): orders in the flash sale (0: skip it), against this SES rate with this many
+    # executions at once; and orders over the daily quota (0: skip that run).
+    flash_orders: int = 1_000
+    flash_rate: int = 5
+    flash_concurrency: int = 20
+    quota_orders: int = 60
     smoke: bool = False
 
     def faults(self, seed_offset: int = 0) -> Any:

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from ordermail import cost
 
+from . import flash
 from .instruments import (
     LAMBDA_PLATFORM_BYTES_PER_INVOCATION,
     LOG_EVENT_OVERHEAD_BYTES,
@@ -361,7 +362,11 @@ def build_report(result: BenchResult, *, command: str, argv: list[str], machine:
         report["cost"] = cost_section(report[usage_phase]["per_email"], usage_phase)
         # Top level, where `ordermail cost --counts docs/benchmarks.json` looks for them.
         report["counts"] = report["cost"]["counts"]
+    for run in ("flash_sale", "quota_wait"):
+        if getattr(result, run, None):
+            report[run] = getattr(result, run)
     runs_ok = [phase.verdict.ok for phase in result.phases] + [phase.verdict.ok for phase in result.compare.values()]
+    runs_ok += [report[run]["invariants_ok"] for run in ("flash_sale", "quota_wait") if run in report]
     report["invariants_ok"] = all(runs_ok) if runs_ok else False
     report["targets"] = targets(report)
     report["analysis"] = analysis(report)
@@ -423,7 +428,7 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                             f"${c['monthly_usd_at_2000_per_day']:.2f} (list price: "
                             f"${c['monthly_usd_at_2000_per_day_list_price']:.2f}; reference $9.26)",
                             c["monthly_usd_at_2000_per_day"] <= MONTHLY_TARGET_USD))
-    return rows
+    return rows + flash.targets(report)
 
 
 # --- Markdown -------------------------------------------------------------------------------
@@ -522,6 +527,7 @@ def markdown(report: dict[str, Any]) -> str:
                 out.append(f"- {name}: {'✔' if check['ok'] else '✘'} {check['name']} — {check['detail']}")
     out.append("")
 
+    out.extend(flash.markdown(report))
     compare = report.get("compare", {})
     if "runtime" in compare and "stock_moto" in compare:
         out.append("## Throughput: the runtime against stock moto\n")

@@ -424,6 +424,8 @@ class BenchResult:
     cold_imports_ms: dict[str, float]
     wall_seconds: float
     held_mb: dict[str, dict[str, float]] = field(default_factory=dict)
+    flash_sale: dict[str, Any] | None = None
+    quota_wait: dict[str, Any] | None = None
 
 
 def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> BenchResult:
@@ -439,6 +441,8 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> B
     compare: dict[str, PhaseResult] = {}
     memory: dict[str, float] = {}
     held: dict[str, dict[str, float]] = {}
+    flash_sale: dict[str, Any] | None = None
+    quota_wait: dict[str, Any] | None = None
     capture = LogCapture()  # always: handler output never reaches the console; counted in the main runs
     try:
         probe = ExecutionProbe() if config.instruments else None
@@ -480,10 +484,20 @@ def run(config: BenchConfig, progress: Callable[[str], None] | None = None) -> B
                                                config=config, probe=None, capture=None,
                                                all_inputs=warm + workload.inputs, progress=say)
                 shutil.rmtree(workdir / f"outbox-{label}", ignore_errors=True)
+        from .flash import FlashSaleConfig, run_flash_sale, run_quota_wait
+
+        peaks = FlashSaleConfig(send_rate_per_s=config.flash_rate, orders=config.flash_orders,
+                                pipe_concurrency=config.flash_concurrency, quota_orders=config.quota_orders)
+        with capture.installed():
+            if config.flash_orders > 0:
+                flash_sale = run_flash_sale(config, peaks, workdir, say)
+            if config.quota_orders > 0:
+                quota_wait = run_quota_wait(config, peaks, workdir, say)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return BenchResult(config=config, phases=phases, compare=compare, memory_mb=memory, cold_imports_ms=cold,
-                       wall_seconds=time.perf_counter() - started, held_mb=held)
+                       wall_seconds=time.perf_counter() - started, held_mb=held, flash_sale=flash_sale,
+                       quota_wait=quota_wait)
 
 
 def percentiles_of(values: list[float]) -> dict[str, float]:

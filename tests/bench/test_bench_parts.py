@@ -75,3 +75,21 @@ def test_percentiles_are_nearest_rank() -> None:
     result = percentiles(values)
     assert (result["p50"], result["p95"], result["p99"], result["max"]) == (50.0, 95.0, 99.0, 100.0)
     assert percentiles([]) == {"count": 0}
+
+
+def test_the_flash_sale_targets_follow_issue_12() -> None:
+    from ordermail.bench import flash
+
+    base = {"orders": 1000, "messages": 1050, "mails": 990, "send_rate_per_s": 5, "pipe_concurrency": 20,
+            "dead_lettered": 0, "lost": 0, "duplicate_mails": 0, "throttled_sends": 9, "send_calls": 1000,
+            "throttled_share": 0.009, "drain_s": 220.0, "ideal_drain_s": 198.0, "ideal_drain_orders_s": 200.0,
+            "drain_ratio": 220.0 / 198.0, "invariants_ok": True, "statuses": {}}
+    assert [row["met"] for row in flash.targets({"flash_sale": base})] == [True, True, True]
+    worse = {**base, "dead_lettered": 1, "throttled_sends": 11, "throttled_share": 0.011, "drain_ratio": 1.16}
+    assert [row["met"] for row in flash.targets({"flash_sale": worse})] == [False, False, False]
+    quota = {"orders": 60, "mails": 58, "daily_quota": 40, "time_scale": 0.003, "window_real_s": 259.2,
+             "sent_in_first_window": 40, "sent_after_the_window": 18, "refused_over_quota": 30, "failed": 0,
+             "dead_lettered": 0, "lost": 0, "duplicate_mails": 0, "last_mail_after_s": 270.0, "invariants_ok": True}
+    assert [row["met"] for row in flash.targets({"quota_wait": quota})] == [True]
+    assert [row["met"] for row in flash.targets({"quota_wait": {**quota, "sent_after_the_window": 0}})] == [False]
+    assert "quota_wait" in "".join(flash.markdown({"flash_sale": base, "quota_wait": quota}))

@@ -107,12 +107,8 @@ def test_alarm_metrics_and_thresholds(dev: Synth) -> None:
             1,
             [{"Name": "StateMachineArn", "Value": sm_ref}],
         ),
-        "execution-latency": (
-            "AWS/States",
-            "ExecutionTime",
-            60000,
-            [{"Name": "StateMachineArn", "Value": sm_ref}],
-        ),
+        # dev: the sandbox's 200 a day (context sesDailyQuota), 80% of it within a one-day period.
+        "ses-daily-quota": ("AWS/SES", "Send", 160, None),
         "orders-dlq-not-empty": (
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
@@ -153,6 +149,7 @@ def test_alarm_metrics_and_thresholds(dev: Synth) -> None:
         assert alarm.get("Dimensions") == dims, short
         assert f"RUNBOOK.md#{short}" in str(alarm["AlarmDescription"])
     assert set(alarms) == {f"ordermail-dev-{short}" for short in dimensions}
+    assert alarms["ordermail-dev-ses-daily-quota"]["Period"] == 86_400  # a day, as the quota counts
     assert len(alarms) == cost.ALARMS == 10  # the cost model counts what the stack has: CloudWatch's free ten
 
 
