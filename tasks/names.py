@@ -59,7 +59,10 @@ EXPRESS_MAX_SECONDS: Final = 300
 # claim back and goes back to the queue as a new message (its receive count starts again).
 PACING_BUCKET: Final = "ses-send"
 PACING_PARTITION_KEY: Final = "bucket"
-PACING_MAX_WAIT_SECONDS: Final = 240  # from Validate on: well inside the Express execution's 300 s
+# From Validate on. The Express execution ends at 300 s, and an execution that times out while
+# SendEmail is in flight has sent a mail it cannot record (a redelivery would send it again): the
+# rest of the 300 s is Send's own retries (TimeoutSeconds 30) and RecordSent.
+PACING_MAX_WAIT_SECONDS: Final = 180
 ENV_PACING_MAX_WAIT_SECONDS: Final = "PACING_MAX_WAIT_SECONDS"
 PACING_REQUEUE_DELAY_SECONDS: Final = 60
 QUOTA_REQUEUE_DELAY_SECONDS: Final = 900  # SQS's longest delay: a spent daily quota frees slowly
@@ -257,7 +260,7 @@ def function_environment(
     shop_name: str,
     claim_lease_seconds: int = CLAIM_LEASE_SECONDS,
     delivered_retention_days: int = DELIVERED_RETENTION_DAYS,
-    pacing_max_wait_seconds: int = PACING_MAX_WAIT_SECONDS,
+    pacing_max_wait_seconds: float = PACING_MAX_WAIT_SECONDS,
 ) -> dict[str, str]:
     """The environment variables of one function (a `resource_names` key such as `validate_function`).
 

@@ -46,7 +46,7 @@ class Settings(BaseModel):
     retention_days: int = Field(default=90, ge=1, le=3650)
     delivered_retention_days: int = Field(default=names.DELIVERED_RETENTION_DAYS, ge=1, le=3650)
     claim_lease_seconds: int = Field(default=names.CLAIM_LEASE_SECONDS, ge=1, le=86_400)
-    pacing_max_wait_seconds: int = Field(default=names.PACING_MAX_WAIT_SECONDS, ge=1, le=280)
+    pacing_max_wait_seconds: float = Field(default=names.PACING_MAX_WAIT_SECONDS, gt=0, le=240)
     shop_name: str = Field(default="Example Shop", min_length=1, max_length=100)
 
     @field_validator("default_currency")

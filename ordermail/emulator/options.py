@@ -86,7 +86,7 @@ class RuntimeOptions:
         (`$$.State.EnteredTime`) and the rate is per AWS second, s real seconds: R/s per window."""
         return {
             "sends_per_window": max(1, round(max_send_rate / self.time_scale)),
-            "pacing_max_wait_seconds": max(1, round(self.scaled(names.PACING_MAX_WAIT_SECONDS))),
+            "pacing_max_wait_seconds": round(self.scaled(names.PACING_MAX_WAIT_SECONDS), 3),
             "rate_requeue_delay_seconds": max(1, round(self.scaled(names.PACING_REQUEUE_DELAY_SECONDS))),
             "quota_requeue_delay_seconds": max(1, round(self.scaled(names.QUOTA_REQUEUE_DELAY_SECONDS))),
         }

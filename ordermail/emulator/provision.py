@@ -56,7 +56,7 @@ class Settings:
     # The ASL's ${SendsPerWindow}: sesMaxSendRate, per second of the wall clock the windows are cut
     # from ($$.State.EnteredTime); the runtime scales it with its clock (docs/PACING.md).
     sends_per_window: int = names.SES_SANDBOX_SEND_RATE
-    pacing_max_wait_seconds: int = names.PACING_MAX_WAIT_SECONDS
+    pacing_max_wait_seconds: float = names.PACING_MAX_WAIT_SECONDS
     rate_requeue_delay_seconds: int = names.PACING_REQUEUE_DELAY_SECONDS  # SQS delays: scaled too
     quota_requeue_delay_seconds: int = names.QUOTA_REQUEUE_DELAY_SECONDS
 

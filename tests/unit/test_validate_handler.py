@@ -246,7 +246,7 @@ def test_logs_carry_the_order_id_but_never_the_customer(
 def test_pace_until_is_the_wait_limit_after_now_in_entered_time_format(
         lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     validated = handler(load_event("validate/pipe-order.json"), lambda_context)
-    assert validated["paceUntil"] == "2024-05-01T10:04:05.000Z"  # NOW + 240 s, as $$.State.EnteredTime looks
+    assert validated["paceUntil"] == "2024-05-01T10:03:05.000Z"  # NOW + 180 s, as $$.State.EnteredTime looks
     monkeypatch.setenv(names.ENV_PACING_MAX_WAIT_SECONDS, "30")
     assert handler(load_event("validate/pipe-order.json"), lambda_context)["paceUntil"] == "2024-05-01T10:00:35.000Z"
 
