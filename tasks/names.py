@@ -111,6 +111,14 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "ordersEventSources": "",
     "ordersQueueArn": "",
     "ordersQueueKeyArn": "",
+    # Customer lookup by id (workflow/lookup.py): the shop's users table (empty: off, customerEmail
+    # required), its key and the attributes read from it.
+    "usersTable": "",
+    "usersTableKey": "customerId",
+    "usersEmailAttribute": "email",
+    "usersNameAttribute": "name",
+    "usersLocaleAttribute": "",
+    "usersTableKeyArn": "",
 }
 ENVIRONMENTS: Final = ("dev", "test", "prod")
 

@@ -181,7 +181,8 @@ def looked_up_customer(event: dict[str, Any]) -> LookedUpCustomer | None:
     if "customer" not in event:
         return None
     output = event.get("customer")
-    attributes = event.get("attributes") if isinstance(event.get("attributes"), dict) else {}
+    given = event.get("attributes")
+    attributes: dict[str, Any] = given if isinstance(given, dict) else {}
     item = output.get("Item") if isinstance(output, dict) else None
     if not isinstance(item, dict):  # GetItem has no Item for an unknown key
         return LookedUpCustomer(found=False)
