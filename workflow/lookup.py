@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Final
-
-from aws_cdk import Arn, ArnFormat, Stack
-from aws_cdk import aws_iam as iam
-from constructs import Construct
+from typing import TYPE_CHECKING, Any, Final
 
 from workflow.context import UsersTable
+
+if TYPE_CHECKING:  # the local runtime renders the ASL with this module and no CDK loaded
+    from aws_cdk import aws_iam as iam
+    from constructs import Construct
 
 NEEDS_LOOKUP: Final = "NeedsCustomerLookup"
 LOOKUP: Final = "LookupCustomer"
@@ -115,6 +115,8 @@ def with_customer_lookup(definition: str, users: UsersTable | None, *, table: st
 
 
 def users_table_arn(scope: Construct, users: UsersTable) -> str:
+    from aws_cdk import ArnFormat, Stack
+
     if users.table.startswith("arn:"):
         return users.table
     return Stack.of(scope).format_arn(
@@ -124,6 +126,9 @@ def users_table_arn(scope: Construct, users: UsersTable) -> str:
 
 def grant_customer_lookup(role: iam.IGrantable, scope: Construct, users: UsersTable) -> None:
     """Read-only, one table: GetItem on it (no Query/Scan, no index), and Decrypt on its own key."""
+    from aws_cdk import Arn, ArnFormat
+    from aws_cdk import aws_iam as iam
+
     role.grant_principal.add_to_principal_policy(
         iam.PolicyStatement(sid="ReadCustomers", actions=["dynamodb:GetItem"], resources=[users_table_arn(scope, users)])
     )

@@ -53,6 +53,7 @@ class Settings:
     default_currency: str = str(names.CONTEXT_DEFAULTS["defaultCurrency"])
     claim_lease_seconds: int = names.CLAIM_LEASE_SECONDS
     visibility_timeout_seconds: int = names.QUEUE_VISIBILITY_SECONDS
+    users_table: Any = None  # workflow.context.UsersTable: customer lookup by id (users_table.py)
 
 
 @dataclass
@@ -67,9 +68,11 @@ class Provisioned:
     function_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def render_definition(substitutions: dict[str, str]) -> str:
+def render_definition(substitutions: dict[str, str], users_table: Any = None) -> str:
     """The ASL with its `${Placeholders}` filled, exactly as `definition_substitutions` does in CDK."""
-    text = ASL_PATH.read_text(encoding="utf-8")
+    from workflow.lookup import with_customer_lookup
+
+    text = with_customer_lookup(ASL_PATH.read_text(encoding="utf-8"), users_table)
     for key, value in substitutions.items():
         text = text.replace("${" + key + "}", value)
     if "${" in text:
@@ -198,7 +201,8 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
             "LedgerTableName": resource["ledger_table"],
             "FromAddress": settings.from_address,
             "ConfigurationSetName": resource["configuration_set"],
-        }
+        },
+        settings.users_table,
     )
     state_machine_arn = sfn.create_state_machine(
         name=resource["state_machine"], definition=definition, roleArn=sfn_role, type="EXPRESS"
