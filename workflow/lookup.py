@@ -108,6 +108,8 @@ def with_customer_lookup(definition: str, users: UsersTable | None, *, table: st
         parameters = states[name]["Parameters"]
         expression: str = parameters["UpdateExpression"]
         set_part, add, rest = expression.partition(" ADD ")
+        if not add or not set_part.startswith("SET "):  # the recipient goes into the SET clause
+            raise ValueError(f"{name}: expected 'SET … ADD …' in its UpdateExpression, got {expression[:60]!r}")
         parameters["UpdateExpression"] = f"{set_part}, #recipient = :recipient{add}{rest}"
         parameters["ExpressionAttributeNames"]["#recipient"] = "recipient"
         parameters["ExpressionAttributeValues"][":recipient"] = {"S.$": "$.validated.recipient"}
