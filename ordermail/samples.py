@@ -49,6 +49,15 @@ def _order(order_id: str, email: str, name: str, items: list[dict[str, Any]], to
     }
 
 
+# An order that names its customer by id only (customer lookup, context usersTable): it needs a
+# runtime with the sample users table (`ordermail local --sample-users`), so it is not in SAMPLES.
+LOOKUP_SAMPLE: Final = Sample(
+    {k: v for k, v in _order("demo-1020", "", "", [{"name": "Gift card", "quantity": 1, "unitPrice": "25.00"}],
+                             "25.00", "EUR").items() if k not in ("customerEmail", "customerName")}
+    | {"customerId": "c-1001"},
+    "DELIVERED", "customer looked up by id in the users table",
+)
+
 SAMPLES: Final[tuple[Sample, ...]] = (
     Sample(
         _order("demo-1001", f"success@{SIM}", "Zoë Ångström-Éluard",

@@ -133,6 +133,14 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "ordersQueueKeyArn": "",
     "sesMaxSendRate": "",  # empty: 1 mail/s with the sandbox guard on, else 14 (docs/PACING.md)
     "sesDailyQuota": "",  # empty: 200 with the sandbox guard on, else 50,000
+    # Customer lookup by id (workflow/lookup.py): the shop's users table (empty: off, customerEmail
+    # required), its key and the attributes read from it.
+    "usersTable": "",
+    "usersTableKey": "customerId",
+    "usersEmailAttribute": "email",
+    "usersNameAttribute": "name",
+    "usersLocaleAttribute": "",
+    "usersTableKeyArn": "",
 }
 ENVIRONMENTS: Final = ("dev", "test", "prod")
 

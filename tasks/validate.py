@@ -30,6 +30,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tasks import clock, names
 from tasks.domain.ledger_codec import pack_request, stored_payload_hash, unpack_request
 from tasks.domain.order import (
+    CustomerLookupNeeded,
+    LookedUpCustomer,
     Reason,
     Rejection,
     ValidOrder,
@@ -190,6 +192,33 @@ def build_validated(valid: ValidOrder, record: _Record, *, now: datetime, settin
     return validated
 
 
+def _attribute_value(item: dict[str, Any], name: object) -> object:
+    """A DynamoDB-JSON string attribute's value (`{"S": ...}`); None when absent or not a string."""
+    if not isinstance(name, str) or not name:
+        return None
+    value = item.get(name)
+    return value.get("S") if isinstance(value, dict) else None
+
+
+def looked_up_customer(event: dict[str, Any]) -> LookedUpCustomer | None:
+    """The LookupCustomer state's GetItem output (`customer`) read with `attributes`, the names the
+    stack projected (workflow/lookup.py); None on the first pass, before any lookup."""
+    if "customer" not in event:
+        return None
+    output = event.get("customer")
+    given = event.get("attributes")
+    attributes: dict[str, Any] = given if isinstance(given, dict) else {}
+    item = output.get("Item") if isinstance(output, dict) else None
+    if not isinstance(item, dict):  # GetItem has no Item for an unknown key
+        return LookedUpCustomer(found=False)
+    return LookedUpCustomer(
+        found=True,
+        email=_attribute_value(item, attributes.get("email")),
+        name=_attribute_value(item, attributes.get("name")),
+        locale=_attribute_value(item, attributes.get("locale")),
+    )
+
+
 def _raw_text(record_body: object, event: object) -> str:
     """The text an invalid message is stored and hashed as (the body, or the event when there is none)."""
     if isinstance(record_body, str):
@@ -217,7 +246,18 @@ def _validate(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] |
     record: _Record | None = None
     try:
         record = _single_record(event)
-        valid = validate_order(record.body, default_currency=settings.default_currency)
+        try:
+            valid = validate_order(
+                record.body,
+                default_currency=settings.default_currency,
+                customer_lookup=bool(event.get("customerLookup")) or "customer" in event,
+                customer=looked_up_customer(event),
+            )
+        except CustomerLookupNeeded as needed:
+            logger.append_keys(orderId=needed.order_id)
+            logger.info("customer to be looked up", extra={"customerId": needed.customer_id})
+            # The ASL's NeedsCustomerLookup branches on needsLookup (workflow/lookup.py).
+            return {"needsLookup": True, "orderId": needed.order_id, "customerId": needed.customer_id}
         logger.set_correlation_id(valid.order_id)
         logger.append_keys(orderId=valid.order_id)
         validated = build_validated(valid, record, now=now, settings=settings)

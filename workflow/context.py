@@ -89,6 +89,18 @@ class PublisherPrincipals:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UsersTable:
+    """The shop's existing users table the workflow reads customers from (context usersTable)."""
+
+    table: str  # a name (this account and region) or a table ARN
+    key: str
+    email_attribute: str
+    name_attribute: str
+    locale_attribute: str | None
+    key_arn: str | None  # its customer-managed KMS key, when it has one
+
+
+@dataclass(frozen=True, kw_only=True)
 class OrderMailConfig:
     """Validated deployment parameters (see docs/RUNBOOK.md for what each one does)."""
 
@@ -120,6 +132,7 @@ class OrderMailConfig:
     orders_queue_key_arn: str | None = None
     ses_max_send_rate: int = names.SES_SANDBOX_SEND_RATE  # mails per second the workflow paces sends to
     ses_daily_quota: int = 200  # the quota alarm's reference
+    users_table: UsersTable | None = None  # customer lookup by id (workflow/lookup.py)
 
     def function_environment(self, function: str, *, ledger_table: str) -> dict[str, str]:
         """The function's environment variables (shared with the local runtime: names.function_environment)."""
@@ -344,6 +357,7 @@ def load_config(get: Callable[[str], Any]) -> OrderMailConfig:
         ),
         **_intake(raw),
         **_sending(raw, sandbox=ses_sandbox),
+        users_table=_users_table(raw),
     )
 
 
@@ -380,6 +394,37 @@ def _intake(raw: Callable[[str], object]) -> dict[str, Any]:
         "orders_queue_arn": queue_arn,
         "orders_queue_key_arn": key_arn,
     }
+
+
+_DDB_TABLE_RE: Final = re.compile(
+    r"^(arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:\d{12}:table/)?[A-Za-z0-9_.-]{3,255}$"
+)
+_ATTRIBUTE_RE: Final = re.compile(r"^[^\x00-\x1f]{1,255}$")
+
+
+def _attribute(key: str, value: object) -> str:
+    text = _required_text(key, value, max_len=255)
+    if not _ATTRIBUTE_RE.match(text):
+        raise ContextError(key, "not a DynamoDB attribute name", value)
+    return text
+
+
+def _users_table(raw: Callable[[str], object]) -> UsersTable | None:
+    table = _optional_match("usersTable", raw("usersTable"), _DDB_TABLE_RE, "a DynamoDB table name or table ARN")
+    key_arn = _optional_match("usersTableKeyArn", raw("usersTableKeyArn"), _KMS_KEY_ARN_RE, "a KMS key ARN")
+    if table is None:
+        if key_arn is not None:
+            raise ContextError("usersTableKeyArn", "only applies together with usersTable", key_arn)
+        return None
+    locale = _optional_text("usersLocaleAttribute", raw("usersLocaleAttribute"))
+    return UsersTable(
+        table=table,
+        key=_attribute("usersTableKey", raw("usersTableKey")),
+        email_attribute=_attribute("usersEmailAttribute", raw("usersEmailAttribute")),
+        name_attribute=_attribute("usersNameAttribute", raw("usersNameAttribute")),
+        locale_attribute=None if locale is None else _attribute("usersLocaleAttribute", locale),
+        key_arn=key_arn,
+    )
 
 
 def _choice_currency(value: object) -> str:

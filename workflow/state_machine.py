@@ -24,6 +24,7 @@ from tasks import names
 from workflow.context import OrderMailConfig
 from workflow.email import EmailSending
 from workflow.functions import TaskFunction, TaskPackage, function_limits, log_group
+from workflow.lookup import grant_customer_lookup, with_customer_lookup
 from workflow.nag import XRAY_REASON, acknowledge
 from workflow.pacing import SendPacing
 
@@ -81,7 +82,7 @@ class OrderWorkflow(Construct):
         self.log_group = log_group(
             self, "ExecutionLogs", config=config, name=resource_names["execution_log_group"]
         )
-        definition = ASL_PATH.read_text(encoding="utf-8")
+        definition = with_customer_lookup(ASL_PATH.read_text(encoding="utf-8"), config.users_table)
         substitutions = {
             "ValidateFunctionArn": self.validate.function.function_arn,
             "RenderFunctionArn": self.render.function.function_arn,
@@ -118,6 +119,8 @@ class OrderWorkflow(Construct):
         self.trace_sampling_rule = self._trace_sampling(config)
         self._grant(table=table, email=email, from_address=config.from_address)
         self._grant_pacing(pacing=pacing, orders_queue=orders_queue, queue_key=queue_key)
+        if config.users_table is not None:
+            grant_customer_lookup(self.state_machine, self, config.users_table)
 
         role = self.state_machine.role
         acknowledge(

@@ -65,6 +65,10 @@ class RuntimeOptions:
     # benchmark baseline. `iam_template` (a path or dict) replaces the synthesized one (mutation tests).
     iam: bool = True
     iam_template: Any = None
+    # Customer lookup by id (users_table.py): the name of a users table in this runtime, or
+    # sample_users to create ordermail-<env>-sample-users with a few customers and read that.
+    users_table: str | None = None
+    sample_users: bool = False
 
     def __post_init__(self) -> None:
         if self.env not in names.ENVIRONMENTS:
@@ -75,6 +79,8 @@ class RuntimeOptions:
             raise ValueError(f"ses_max_send_rate must be positive, got {self.ses_max_send_rate}")
         if self.ses_daily_quota is not None and self.ses_daily_quota < 0:
             raise ValueError(f"ses_daily_quota must be zero or more, got {self.ses_daily_quota}")
+        if self.users_table is not None and self.sample_users:
+            raise ValueError("users_table and sample_users exclude each other")
         if self.pipe_workers < 1:
             raise ValueError("pipe_workers must be at least 1")
 

@@ -59,6 +59,7 @@ class Settings:
     pacing_max_wait_seconds: float = names.PACING_MAX_WAIT_SECONDS
     rate_requeue_delay_seconds: int = names.PACING_REQUEUE_DELAY_SECONDS  # SQS delays: scaled too
     quota_requeue_delay_seconds: int = names.QUOTA_REQUEUE_DELAY_SECONDS
+    users_table: Any = None  # workflow.context.UsersTable: customer lookup by id (users_table.py)
 
 
 @dataclass
@@ -73,9 +74,11 @@ class Provisioned:
     function_env: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
-def render_definition(substitutions: dict[str, str]) -> str:
+def render_definition(substitutions: dict[str, str], users_table: Any = None) -> str:
     """The ASL with its `${Placeholders}` filled, exactly as `definition_substitutions` does in CDK."""
-    text = ASL_PATH.read_text(encoding="utf-8")
+    from workflow.lookup import with_customer_lookup
+
+    text = with_customer_lookup(ASL_PATH.read_text(encoding="utf-8"), users_table)
     for key, value in substitutions.items():
         text = text.replace("${" + key + "}", value)
     if "${" in text:
@@ -212,7 +215,8 @@ def provision(settings: Settings, *, endpoint_url: str | None = None) -> Provisi
             "OrdersQueueUrl": queue_url,
             "RateRequeueDelaySeconds": str(settings.rate_requeue_delay_seconds),
             "QuotaRequeueDelaySeconds": str(settings.quota_requeue_delay_seconds),
-        }
+        },
+        settings.users_table,
     )
     state_machine_arn = sfn.create_state_machine(
         name=resource["state_machine"], definition=definition, roleArn=sfn_role, type="EXPRESS"

@@ -25,7 +25,7 @@ from moto.server import ThreadedMotoServer
 
 from tasks import names
 
-from . import memory, quotas
+from . import memory, quotas, users_table
 from .async_invoke import RETRY_DELAYS_SECONDS, AsyncRetrier, dead_letter_feedback
 from .iam import enforce as iam_enforce
 from .options import RuntimeOptions
@@ -146,10 +146,12 @@ class LocalRuntime(RuntimeReports):
             claim_lease_seconds=max(1, round(options.scaled(names.CLAIM_LEASE_SECONDS))),
             visibility_timeout_seconds=max(2, round(options.scaled(names.QUEUE_VISIBILITY_SECONDS))),
             **options.pacing(self.ses_quota.account.max_send_rate),
+            users_table=users_table.users_config(options),
         )
         if options.max_receive_count is not None:
             settings.max_receive_count = options.max_receive_count
         self.provisioned = provision(settings)
+        users_table.create_sample_table(options)
         # The functions run in this process: their environment is this process's environment.
         merged: dict[str, str] = {}
         for variables in self.provisioned.function_env.values():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from . import compact_items, memory, order_events, quotas, shapes
+from . import compact_items, memory, order_events, quotas, shapes, users_table
 from .iam import enforce as iam_enforce
 from .provision import ACCOUNT_ID
 from .seams import dynamodb, faults, lambda_, powertools, ses, sqs, stepfunctions
@@ -63,5 +63,5 @@ def install_seams(runtime: LocalRuntime) -> None:
         runtime.iam = iam_enforce.install_for_runtime(
             patches, env=options.env, region=runtime.region, account=ACCOUNT_ID,
             endpoint_netlocs={f"{options.host}:{runtime.port}", f"localhost:{runtime.port}"},
-            template=options.iam_template,
+            template=options.iam_template if options.iam_template is not None else users_table.iam_template(options),
         )

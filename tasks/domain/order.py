@@ -59,6 +59,8 @@ MAX_ORDER_ID_CHARS: Final = 128
 MAX_ORDER_ID_BYTES: Final = 160  # base32 of 160 bytes is exactly 256 characters, the SES tag limit
 MAX_NAME_CHARS: Final = 200
 MAX_SKU_CHARS: Final = 100
+MAX_CUSTOMER_ID_CHARS: Final = 128
+MAX_LOCALE_CHARS: Final = 35  # BCP 47's longest practical tag
 MAX_EMAIL_CHARS: Final = 254
 MAX_METADATA_BYTES: Final = 4 * 1024
 MAX_METADATA_DEPTH: Final = 16
@@ -92,6 +94,9 @@ class Reason(StrEnum):
     NO_RECORDS = "no_records"
     INVALID_RECORD = "invalid_record"
     INVALID_RESEND = "invalid_resend"
+    # customer lookup by id (context usersTable; docs/ARCHITECTURE.md "Customer lookup")
+    INVALID_CUSTOMER_ID = "invalid_customer_id"
+    UNKNOWN_CUSTOMER = "unknown_customer"
 
 
 class Rejection(Exception):
@@ -341,6 +346,26 @@ def _metadata(value: object) -> dict[str, Any]:
     return safe
 
 
+def parse_customer_id(value: object) -> str:
+    """The key of the shop's users table item (a string key; ids are not personal data here)."""
+    return _text(value, reason=Reason.INVALID_CUSTOMER_ID, max_chars=MAX_CUSTOMER_ID_CHARS)
+
+
+def _optional_customer_id(value: object) -> str | None:
+    return None if value is None else parse_customer_id(value)
+
+
+_LOCALE = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8})*")
+
+
+def _locale(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > MAX_LOCALE_CHARS or not _LOCALE.fullmatch(value.strip()):
+        raise _problem(Reason.WRONG_TYPE, "must be a language tag such as en-US")
+    return value.strip().replace("_", "-")
+
+
 def _items(value: object) -> object:
     if not isinstance(value, list):
         raise _problem(Reason.WRONG_TYPE, f"must be an array, got {_json_type(value)}")
@@ -386,6 +411,10 @@ class Order(_Model):
     currency: Annotated[str, BeforeValidator(parse_currency)]
     timestamp: Annotated[datetime, BeforeValidator(_timestamp)]
     metadata: Annotated[dict[str, Any], BeforeValidator(_metadata)] = Field(default_factory=dict)
+    # Only on orders whose customer was looked up by id: absent from to_json_dict otherwise, so the
+    # normalized form (and payload hash) of every inline order is what it always was.
+    customer_id: Annotated[str | None, BeforeValidator(_optional_customer_id)] = None
+    customer_locale: Annotated[str | None, BeforeValidator(_locale)] = None
 
     @model_validator(mode="after")
     def _total_matches_items(self) -> Order:
@@ -410,6 +439,8 @@ class Order(_Model):
             "currency": self.currency,
             "timestamp": iso_utc(self.timestamp),
             "metadata": self.metadata,
+            **({"customerId": self.customer_id} if self.customer_id is not None else {}),
+            **({"customerLocale": self.customer_locale} if self.customer_locale is not None else {}),
         }
 
 
@@ -533,8 +564,19 @@ def order_from_normalized(data: dict[str, Any]) -> Order:
         raise _rejection_from(exc, order_id) from None
 
 
-def validate_order(body: object, *, default_currency: str) -> ValidOrder:
-    """Validate one raw order message body; raise `Rejection` when it cannot be accepted."""
+def validate_order(
+    body: object,
+    *,
+    default_currency: str,
+    customer_lookup: bool = False,
+    customer: LookedUpCustomer | None = None,
+) -> ValidOrder:
+    """Validate one raw order message body; raise `Rejection` when it cannot be accepted.
+
+    An order with a `customerId` and no `customerEmail` needs `customer_lookup` (context usersTable):
+    without `customer` it raises `CustomerLookupNeeded` once the rest of it is valid; with the
+    looked-up `customer` it validates that customer like an inline one (reason `unknown_customer`).
+    """
     if not isinstance(body, str):
         raise Rejection(Reason.WRONG_TYPE, f"body: must be a string, got {_json_type(body)}")
     size = body_size(body)
@@ -561,11 +603,109 @@ def validate_order(body: object, *, default_currency: str) -> ValidOrder:
     except PydanticCustomError as exc:
         detail = (exc.context or {}).get("detail", exc.message())
         raise Rejection(Reason(exc.type), f"currency: {detail}", order_id=order_id) from None
+    # customerId/customerLocale count only for an order looked up by id: an inline order that
+    # happens to carry them normalizes (and hashes) exactly as before.
+    fields = {key: value for key, value in data.items() if key not in _LOOKED_UP_ONLY}
+    fields["currency"] = money.code
+    looked_up = data.get("customerEmail") is None and data.get("customerId") is not None
+    if looked_up:
+        fields = _with_customer(fields, data, order_id, money, customer_lookup=customer_lookup, customer=customer)
     try:
-        order = Order.model_validate({**data, "currency": money.code}, context={"currency": money})
+        order = Order.model_validate(fields, context={"currency": money})
     except ValidationError as exc:
         raise _rejection_from(exc, order_id) from None
 
     normalized = order.to_json_dict()
     canonical = canonical_json(normalized)
+    if looked_up:
+        # The hash covers what the shop sent (the id), not what the table said: a republish after
+        # the customer changed their address is the same order, not a payload conflict.
+        canonical = canonical_json({k: v for k, v in normalized.items() if k not in _LOOKED_UP_FIELDS})
     return ValidOrder(order=order, normalized=normalized, canonical_json=canonical, payload_hash=sha256_hex(canonical))
+
+
+# --- customer lookup by id (context usersTable) ----------------------------------------------------
+
+_LOOKED_UP_ONLY: Final = frozenset({"customerId", "customerLocale"})
+_LOOKED_UP_FIELDS: Final = frozenset({"customerEmail", "customerName", "customerLocale"})
+# Stands in for the customer while the rest of an order by id is checked before the lookup, so a
+# broken order is rejected without a read of the users table. Never stored or sent.
+_STAND_IN: Final = {"customerEmail": "customer@example.com", "customerName": "customer"}
+
+
+@dataclass(frozen=True)
+class LookedUpCustomer:
+    """What the users table holds for a customerId (`found=False`: no item). Values unchecked."""
+
+    found: bool
+    email: object = None
+    name: object = None
+    locale: object = None
+
+
+class CustomerLookupNeeded(Exception):
+    """The order is valid but names its customer by id only: read the users table, then validate again."""
+
+    def __init__(self, *, order_id: str, customer_id: str) -> None:
+        super().__init__(f"order {order_id}: customer {customer_id} to be looked up")
+        self.order_id = order_id
+        self.customer_id = customer_id
+
+
+def _quoted(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _with_customer(
+    fields: dict[str, Any],
+    data: dict[str, Any],
+    order_id: str | None,
+    money: Currency,
+    *,
+    customer_lookup: bool,
+    customer: LookedUpCustomer | None,
+) -> dict[str, Any]:
+    """The order's fields with the looked-up customer; raises CustomerLookupNeeded before the lookup."""
+    if not customer_lookup:
+        raise Rejection(
+            Reason.MISSING_FIELD,
+            "customerEmail: is required (an order with only a customerId needs the customer lookup, "
+            "context usersTable, which this deployment does not configure)",
+            order_id=order_id,
+        )
+    try:
+        customer_id = parse_customer_id(data.get("customerId"))
+    except PydanticCustomError as exc:
+        detail = (exc.context or {}).get("detail", exc.message())
+        raise Rejection(Reason(exc.type), f"customerId: {detail}", order_id=order_id) from None
+    if customer is None:
+        try:
+            Order.model_validate({**fields, **_STAND_IN}, context={"currency": money})
+        except ValidationError as exc:
+            raise _rejection_from(exc, order_id) from None
+        assert order_id is not None  # a valid order has one
+        raise CustomerLookupNeeded(order_id=order_id, customer_id=customer_id)
+
+    who = f"customerId {_quoted(customer_id)}"
+    if not customer.found:
+        raise Rejection(Reason.UNKNOWN_CUSTOMER, f"{who}: no such customer in the users table", order_id=order_id)
+    email = normalized_email(customer.email)
+    if email is None:  # the message never repeats what the table holds
+        raise Rejection(
+            Reason.UNKNOWN_CUSTOMER,
+            f"{who}: the users table has no valid e-mail address for this customer",
+            order_id=order_id,
+        )
+    name = customer.name if customer.name is not None else data.get("customerName")
+    try:
+        name = _name(name)
+    except PydanticCustomError:
+        raise Rejection(
+            Reason.UNKNOWN_CUSTOMER, f"{who}: the users table has no valid name for this customer", order_id=order_id
+        ) from None
+    try:
+        locale = _locale(customer.locale)
+    except PydanticCustomError:
+        locale = None  # optional: an unusable locale falls back to the shop's default, the mail still goes
+    return {**fields, "customerEmail": email, "customerName": name, "customerId": customer_id,
+            "customerLocale": locale}

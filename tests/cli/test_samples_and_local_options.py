@@ -78,3 +78,21 @@ def test_local_on_a_taken_port_is_one_line_and_exit_1(capsys) -> None:
         assert main(["local", "--port", str(port)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in err
+
+
+def test_customer_lookup_options_become_runtime_options() -> None:
+    sample = runtime_options(build_parser().parse_args(["local", "--sample-users"]), port=None)
+    named = runtime_options(build_parser().parse_args(["local", "--users-table", "shop-users"]), port=None)
+    plain = runtime_options(build_parser().parse_args(["local"]), port=None)
+    assert (sample.sample_users, sample.users_table) == (True, None)
+    assert (named.sample_users, named.users_table) == (False, "shop-users")
+    assert (plain.sample_users, plain.users_table) == (False, None)
+    with pytest.raises(SystemExit):  # one or the other
+        build_parser().parse_args(["local", "--sample-users", "--users-table", "x"])
+
+
+def test_lookup_sample_needs_the_lookup() -> None:
+    with pytest.raises(Rejection) as caught:
+        validate_order(samples.LOOKUP_SAMPLE.body, default_currency="USD")
+    assert caught.value.reason is Reason.MISSING_FIELD
+    assert samples.LOOKUP_SAMPLE not in samples.SAMPLES  # the demo runs without a users table

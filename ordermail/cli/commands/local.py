@@ -47,6 +47,11 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the SES account is out of the sandbox (any recipient); default: only in prod")
     parser.add_argument("--iam-template", type=Path, default=None, metavar="FILE",
                         help="enforce IAM from this CloudFormation template instead of the synthesized one")
+    lookup = parser.add_mutually_exclusive_group()
+    lookup.add_argument("--users-table", default=None, metavar="NAME",
+                        help="look customers up by customerId in this table of the runtime (context usersTable)")
+    lookup.add_argument("--sample-users", action="store_true",
+                        help="create ordermail-<env>-sample-users (c-1001, c-1002, c-1003) and look customers up there")
 
 
 def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
@@ -79,6 +84,10 @@ def runtime_options(args: argparse.Namespace, *, port: int | None, host: str = "
             extra[name] = getattr(args, name)
     if getattr(args, "iam_template", None) is not None:
         extra["iam_template"] = args.iam_template
+    if getattr(args, "users_table", None):
+        extra["users_table"] = args.users_table
+    if getattr(args, "sample_users", False):
+        extra["sample_users"] = True
     try:
         faults = Faults(seed=args.fault_seed, **{name: getattr(args, f"fault_{name}") for name in FAULTS})
         return RuntimeOptions(env=args.env, host=host, port=port, outbox_dir=args.outbox, faults=faults, **extra)
