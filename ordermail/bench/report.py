@@ -419,6 +419,11 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         non_ses = sorted(((k, v) for k, v in c["per_1000_mails_by_service_usd"].items() if k != "ses"),
                          key=lambda kv: -kv[1])
         top = ", ".join(f"{k} ${v:.4f}" for k, v in non_ses[:3])
+        pacing = report.get("day", {}).get("per_email", {}).get("dynamodb_units_per_mail", {}).get("pacing_write")
+        if pacing:  # issue 12's price, apart: one write unit per mail in the send-pacing table
+            write_price = cost.load_prices()["dynamodb"]["per_million_write_units"]
+            top += (f"; of DynamoDB, the send pacing's {pacing:.2f} write units a mail = "
+                    f"${pacing * write_price / 1000:.4f} (docs/PACING.md)")
         rows.append(_target("Variable cost per mail", f"≤ {SES_TARGET_RATIO:.0%} of SES (${c['ses_floor_per_1000_usd'] * SES_TARGET_RATIO:.3f}/1,000)",
                             f"${c['per_1000_mails_usd']:.4f} per 1,000 = {ratio_ses:.1%} of SES "
                             f"(Express logs {c['express_log_setting']})", ratio_ses <= SES_TARGET_RATIO,
