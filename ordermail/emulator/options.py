@@ -65,6 +65,9 @@ class RuntimeOptions:
     # benchmark baseline. `iam_template` (a path or dict) replaces the synthesized one (mutation tests).
     iam: bool = True
     iam_template: Any = None
+    # Status events (docs/EVENTS.md): the ledger stream → OrderEmailStatusChanged on the bus, as the
+    # stack synthesized with context statusEvents=true does (its template then grants the Pipes).
+    status_events: bool = False
 
     def __post_init__(self) -> None:
         if self.env not in names.ENVIRONMENTS:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from . import compact_items, memory, order_events, quotas, shapes
 from .iam import enforce as iam_enforce
+from .iam import template as iam_template
 from .provision import ACCOUNT_ID
 from .seams import dynamodb, faults, lambda_, powertools, ses, sqs, stepfunctions
 
@@ -63,5 +64,6 @@ def install_seams(runtime: LocalRuntime) -> None:
         runtime.iam = iam_enforce.install_for_runtime(
             patches, env=options.env, region=runtime.region, account=ACCOUNT_ID,
             endpoint_netlocs={f"{options.host}:{runtime.port}", f"localhost:{runtime.port}"},
-            template=options.iam_template,
+            template=options.iam_template if options.iam_template is not None or not options.status_events
+            else iam_template.synthesized_template(options.env, {"statusEvents": True}),
         )

@@ -79,7 +79,10 @@ def stack_principals(policies: Any, resolver: Any, *, region: str, account: str,
     for principal in policies.principals.values():
         by_kind.setdefault(principal.kind, []).append(principal)
     functions = {p.key: Principal.role(f"function:{p.key}", p.role_arn, p.key) for p in by_kind.get("lambda", [])}
-    (state_machine,), (pipe,) = by_kind["state_machine"], by_kind["pipe"]
+    (state_machine,) = by_kind["state_machine"]
+    # The orders Pipe ends in "-orders-pipe"; the status events' Pipes (opt-in) share a role of their own.
+    (pipe,) = [p for p in by_kind["pipe"] if p.key.endswith("-orders-pipe")]
+    status_pipes = [p for p in by_kind["pipe"] if p is not pipe]
     resources: dict[str, dict[str, Any]] = resolver.resources
 
     def of_type(kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -104,6 +107,7 @@ def stack_principals(policies: Any, resolver: Any, *, region: str, account: str,
         functions=functions,
         state_machine=Principal.role("state-machine", state_machine.role_arn, session),
         pipe=Principal.role("pipe", pipe.role_arn, session),
+        status_events=Principal.role("status-events", status_pipes[0].role_arn, session) if status_pipes else None,
         ses_events=Principal.aws_service("ses.amazonaws.com", "ses.amazonaws.com", **ses_source),
         encrypted=encrypted,
     )
