@@ -41,7 +41,8 @@ class TemplateEvaluator:
 
     def decide(self, principal: Principal, check: Check) -> Verdict:
         request = Request(principal.caller, check.action, check.resource, {**dict(principal.context), **dict(check.context)})
-        decision = evaluate(request, self._identity_of(principal), self._resource(check.resource))
+        resource_policy = self._resource(check.resource) or _moto_queue_policy(check.resource)
+        decision = evaluate(request, self._identity_of(principal), resource_policy)
         return Verdict(True) if decision.allowed else Verdict(False, access_denied_message(request, decision))
 
     def grants(self, principal: Principal) -> list[tuple[str, str]]:
@@ -71,6 +72,18 @@ def _moto_role_policies(role_arn: str) -> list[dict[str, Any]]:
     for policy in role.managed_policies.values():
         documents += [json.loads(unquote(str(v.document))) for v in policy.versions if v.is_default_version]
     return documents
+
+
+def _moto_queue_policy(arn: str) -> dict[str, Any] | None:
+    """A queue the stack does not have (a user's status events target): its policy in the runtime's SQS."""
+    if not arn.startswith("arn:aws:sqs:"):
+        return None
+    from moto.sqs.models import sqs_backends
+
+    region, account, name = arn.split(":")[3:6]
+    queue = sqs_backends[account][region].queues.get(name)
+    policy = getattr(queue, "policy", None) if queue is not None else None
+    return json.loads(policy) if isinstance(policy, str) and policy else None
 
 
 def stack_principals(policies: Any, resolver: Any, *, region: str, account: str, session: str) -> StackPrincipals:
