@@ -111,6 +111,9 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "ordersEventSources": "",
     "ordersQueueArn": "",
     "ordersQueueKeyArn": "",
+    # Status events (docs/EVENTS.md): off by default (they cost per mail); naming a bus turns them on.
+    "statusEvents": False,
+    "statusEventBusName": "",
 }
 ENVIRONMENTS: Final = ("dev", "test", "prod")
 

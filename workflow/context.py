@@ -118,6 +118,8 @@ class OrderMailConfig:
     orders_event_sources: tuple[str, ...] = ()  # empty: any source
     orders_queue_arn: str | None = None  # the shop's queue: no topic, queue, API or rule then
     orders_queue_key_arn: str | None = None
+    status_events: bool = False  # statusEvents, or implied by statusEventBusName (docs/EVENTS.md)
+    status_event_bus_name: str | None = None  # None: the intake's bus (or ordermail-<env>)
 
     def function_environment(self, function: str, *, ledger_table: str) -> dict[str, str]:
         """The function's environment variables (shared with the local runtime: names.function_environment)."""
@@ -362,7 +364,16 @@ def _intake(raw: Callable[[str], object]) -> dict[str, Any]:
         "orders_event_sources": _event_sources("ordersEventSources", raw("ordersEventSources")),
         "orders_queue_arn": queue_arn,
         "orders_queue_key_arn": key_arn,
+        **_status_events(raw),
     }
+
+
+def _status_events(raw: Callable[[str], object]) -> dict[str, Any]:
+    bus = _optional_match("statusEventBusName", raw("statusEventBusName"), _EVENT_BUS_RE, "an event bus name")
+    if bus == "default":  # the account's default bus carries AWS's own events: a custom bus only
+        raise ContextError("statusEventBusName", "not the name of a custom event bus", bus)
+    return {"status_events": _bool("statusEvents", raw("statusEvents")) or bus is not None,
+            "status_event_bus_name": bus}
 
 
 def _choice_currency(value: object) -> str:

@@ -15,7 +15,6 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from tasks import names
-from workflow import status_events_spec
 from workflow.context import OrderMailConfig
 from workflow.email import EmailSending
 from workflow.encryption import EncryptionKey
@@ -97,7 +96,7 @@ class OrderMailStack(Stack):
             self, "StatusApi", config=config, package=self.package, ledger=self.ledger
         )
         self.status_events: StatusEvents | None = None
-        if status_events_spec.enabled({k: self.node.try_get_context(k) for k in ("statusEvents", "statusEventBusName")}):
+        if config.status_events:
             bus = self.event_rule.bus if self.event_rule else None
             self.status_events = StatusEvents(
                 self, "StatusEvents", config=config, package=self.package, table=self.ledger.table, shared_bus=bus

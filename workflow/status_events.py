@@ -9,8 +9,6 @@ writers, and the cost: docs/EVENTS.md.
 
 from __future__ import annotations
 
-import re
-
 from aws_cdk import Aws, Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
@@ -20,12 +18,9 @@ from aws_cdk import aws_pipes as pipes
 from constructs import Construct
 
 from workflow import status_events_spec as spec
-from workflow.context import ContextError, OrderMailConfig
+from workflow.context import OrderMailConfig
 from workflow.functions import TaskFunction, TaskPackage
 from workflow.nag import acknowledge
-
-CONTEXT_KEY = spec.CONTEXT_BUS
-_BUS_NAME_RE = re.compile(r"^[A-Za-z0-9._\-]{1,256}$")
 
 
 class StatusEvents(Construct):
@@ -42,11 +37,9 @@ class StatusEvents(Construct):
         shared_bus: events.IEventBus | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        existing = self.node.try_get_context(CONTEXT_KEY)
+        existing = config.status_event_bus_name  # validated in workflow/context.py
         self.bus: events.IEventBus | None
         if existing:
-            if not isinstance(existing, str) or not _BUS_NAME_RE.match(existing) or existing == "default":
-                raise ContextError(CONTEXT_KEY, "not the name of a custom event bus", existing)
             self.bus_name, self.bus = existing, None
         elif shared_bus is not None:  # the EventBridge intake's bus (ordermail-<env> or ordersEventBusName)
             self.bus_name, self.bus = shared_bus.event_bus_name, shared_bus

@@ -18,23 +18,12 @@ DETAIL_TYPE: Final = "OrderEmailStatusChanged"
 EVENT_STATUSES: Final = tuple(s for s in names.LEDGER_STATUSES if s != "PROCESSING")
 
 
-CONTEXT_ON: Final = "statusEvents"  # bool, default false: status events cost money, so opt in
-CONTEXT_BUS: Final = "statusEventBusName"  # an existing bus; naming one also turns them on
-
-
 def bus_name(env: str) -> str:
     """The stack's own bus, shared with the EventBridge intake (workflow/intake.py)."""
     return names.infra_names(env)["orders_event_bus"]
 
 
-def enabled(context: dict[str, object]) -> bool:
-    """Whether a context (cdk.json / -c values) turns status events on."""
-    on = context.get(CONTEXT_ON)
-    return on is True or str(on).lower() == "true" or bool(context.get(CONTEXT_BUS))
-
-
 def _changed_to(status: str) -> dict[str, Any]:
-    # A pattern cannot compare two fields, so one alternative per status: new is X, old is not X.
     return {
         "eventName": ["MODIFY"],
         "dynamodb": {

@@ -99,3 +99,15 @@ def test_context_names_an_existing_bus_instead(tmp_path: Path) -> None:
 def test_a_bad_bus_name_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="statusEventBusName"):
         synthesize({"statusEventBusName": "default"}, tmp_path)
+
+
+def test_the_context_switch_parses_strictly() -> None:
+    from workflow.context import ContextError, load_config_from_mapping
+
+    assert load_config_from_mapping({}).status_events is False  # off unless asked for
+    assert load_config_from_mapping({"statusEvents": "false"}).status_events is False
+    assert load_config_from_mapping({"statusEvents": "true"}).status_events is True
+    named = load_config_from_mapping({"statusEventBusName": "shop-events"})
+    assert (named.status_events, named.status_event_bus_name) == (True, "shop-events")
+    with pytest.raises(ContextError, match="statusEvents"):
+        load_config_from_mapping({"statusEvents": "maybe"})
