@@ -27,6 +27,7 @@ from .iam.enforce import acting_as
 if TYPE_CHECKING:
     from .iam.enforce import Principal
 
+
 class StatusEventPoller:
     """One thread standing in for the status events Pipe."""
 
@@ -99,8 +100,8 @@ class StatusEventPoller:
                 self._iterator = self._streams.get_shard_iterator(
                     StreamArn=self.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
-            # Pages of 100 (the deployed Pipes take batches of 10): the poller keeps up with the
-            # benchmark's write rate; each page is published 10 entries per PutEvents as on AWS.
+            # Pages of 100 so the poller keeps up with a burst; each page is enriched in the Pipe's
+            # batches of 10 and published 10 entries per PutEvents, as on AWS.
             response = self._streams.get_records(ShardIterator=self._iterator, Limit=100)
             # As a Pipe sees them: JSON (boto3 parses the creation time into a datetime).
             records = json.loads(json.dumps(response["Records"], default=str))
