@@ -111,3 +111,12 @@ def test_the_context_switch_parses_strictly() -> None:
     assert (named.status_events, named.status_event_bus_name) == (True, "shop-events")
     with pytest.raises(ContextError, match="statusEvents"):
         load_config_from_mapping({"statusEvents": "maybe"})
+
+
+def test_with_the_shops_queue_and_no_intake_bus_the_stack_creates_its_own(tmp_path: Path) -> None:
+    synth = synthesize({"statusEvents": "true", "ordersQueueArn": "arn:aws:sqs:us-east-1:111111111111:shop"}, tmp_path)
+    (bus_id,) = resources(synth.json, "AWS::Events::EventBus")
+    assert synth.json["Resources"][bus_id]["Properties"]["Name"] == "ordermail-dev"
+    assert _status_pipe(synth)["Target"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert "OrdersEventBusName" not in synth.json["Outputs"]
+    assert synth.json["Outputs"]["StatusEventBusName"]["Value"] == {"Ref": bus_id}
