@@ -141,6 +141,9 @@ CONTEXT_DEFAULTS: Final[dict[str, object]] = {
     "usersNameAttribute": "name",
     "usersLocaleAttribute": "",
     "usersTableKeyArn": "",
+    # Status events (docs/EVENTS.md): off by default (they cost per mail); naming a bus turns them on.
+    "statusEvents": False,
+    "statusEventBusName": "",
 }
 ENVIRONMENTS: Final = ("dev", "test", "prod")
 
@@ -197,6 +200,8 @@ STACK_OUTPUT_KEYS: Final = (
 # Outputs of the HTTP and EventBridge intakes: absent when context ordersQueueArn replaces them
 # (as are OrdersTopicArn and DeadLetterQueueUrl); the CLI needs them only for `publish --via`.
 INTAKE_OUTPUT_KEYS: Final = ("OrdersApiUrl", "OrdersEventBusName")
+# Only with status events on (context statusEvents / statusEventBusName, docs/EVENTS.md).
+STATUS_EVENT_OUTPUT_KEYS: Final = ("StatusEventBusName",)
 
 # --- ledger statuses (docs/LEDGER.md) -------------------------------------------------------
 LEDGER_STATUSES: Final = (

@@ -133,6 +133,8 @@ class OrderMailConfig:
     ses_max_send_rate: int = names.SES_SANDBOX_SEND_RATE  # mails per second the workflow paces sends to
     ses_daily_quota: int = 200  # the quota alarm's reference
     users_table: UsersTable | None = None  # customer lookup by id (workflow/lookup.py)
+    status_events: bool = False  # statusEvents, or implied by statusEventBusName (docs/EVENTS.md)
+    status_event_bus_name: str | None = None  # None: the intake's bus (or ordermail-<env>)
 
     def function_environment(self, function: str, *, ledger_table: str) -> dict[str, str]:
         """The function's environment variables (shared with the local runtime: names.function_environment)."""
@@ -393,6 +395,7 @@ def _intake(raw: Callable[[str], object]) -> dict[str, Any]:
         "orders_event_sources": _event_sources("ordersEventSources", raw("ordersEventSources")),
         "orders_queue_arn": queue_arn,
         "orders_queue_key_arn": key_arn,
+        **_status_events(raw),
     }
 
 
@@ -425,6 +428,12 @@ def _users_table(raw: Callable[[str], object]) -> UsersTable | None:
         locale_attribute=None if locale is None else _attribute("usersLocaleAttribute", locale),
         key_arn=key_arn,
     )
+def _status_events(raw: Callable[[str], object]) -> dict[str, Any]:
+    bus = _optional_match("statusEventBusName", raw("statusEventBusName"), _EVENT_BUS_RE, "an event bus name")
+    if bus == "default":  # the account's default bus carries AWS's own events: a custom bus only
+        raise ContextError("statusEventBusName", "not the name of a custom event bus", bus)
+    return {"status_events": _bool("statusEvents", raw("statusEvents")) or bus is not None,
+            "status_event_bus_name": bus}
 
 
 def _choice_currency(value: object) -> str:

@@ -28,6 +28,7 @@ from workflow.pacing import SendPacing
 from workflow.pipe import OrderPipe
 from workflow.state_machine import OrderWorkflow
 from workflow.status_api import StatusApi
+from workflow.status_events import StatusEvents
 
 
 class OrderMailStack(Stack):
@@ -97,6 +98,12 @@ class OrderMailStack(Stack):
         self.status_api = StatusApi(
             self, "StatusApi", config=config, package=self.package, ledger=self.ledger
         )
+        self.status_events: StatusEvents | None = None
+        if config.status_events:
+            bus = self.event_rule.bus if self.event_rule else None
+            self.status_events = StatusEvents(
+                self, "StatusEvents", config=config, package=self.package, table=self.ledger.table, shared_bus=bus
+            )
         self.observability = Observability(
             self,
             "Observability",
@@ -136,8 +143,9 @@ class OrderMailStack(Stack):
             "DashboardUrl": self.observability.dashboard_url,
             "OrdersApiUrl": self.orders_api.url if self.orders_api else None,
             "OrdersEventBusName": self.event_rule.bus_name if self.event_rule else None,
+            "StatusEventBusName": self.status_events.bus_name if self.status_events else None,
         }
-        if set(values) != set(names.STACK_OUTPUT_KEYS + names.INTAKE_OUTPUT_KEYS):
+        if set(values) != set(names.STACK_OUTPUT_KEYS + names.INTAKE_OUTPUT_KEYS + names.STATUS_EVENT_OUTPUT_KEYS):
             raise ValueError(f"stack outputs {sorted(values)} != names.STACK_OUTPUT_KEYS + INTAKE_OUTPUT_KEYS")
         for key, value in values.items():
             if value is None:  # the shop's queue replaces the stack's intakes (context ordersQueueArn)

@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ordermail.cli.commands import (
     cost,
     demo,
+    events,
     history,
     local,
     outputs,
@@ -31,7 +32,7 @@ from ordermail.cli.commands import (
 from ordermail.cli.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, describe_aws_error
 from tasks import names
 
-COMMANDS = (demo, local, outputs, publish, status, history, replay, resend, redrive, smoke, cost)
+COMMANDS = (demo, local, outputs, events, publish, status, history, replay, resend, redrive, smoke, cost)
 # Subcommands that live with another part of the project, registered when present; each module has
 # `register(subparsers, parents)` like the ones above (`ordermail bench` belongs to the benchmark).
 OPTIONAL_COMMANDS = ("ordermail.bench.cli",)

@@ -69,6 +69,9 @@ class RuntimeOptions:
     # sample_users to create ordermail-<env>-sample-users with a few customers and read that.
     users_table: str | None = None
     sample_users: bool = False
+    # Status events (docs/EVENTS.md): the ledger stream → OrderEmailStatusChanged on the bus, as the
+    # stack synthesized with context statusEvents=true does (its template then grants the Pipes).
+    status_events: bool = False
 
     def __post_init__(self) -> None:
         if self.env not in names.ENVIRONMENTS:

@@ -39,6 +39,7 @@ from .seams.faults import FaultScript
 from .seams.lambda_ import Invocation
 from .ses_events import EventPublisher, events_for
 from .status_api import StatusApiServer
+from .status_events import start_status_events
 from .wiring import install_seams
 
 _FAKE_CREDENTIALS = {
@@ -198,6 +199,8 @@ class LocalRuntime(RuntimeReports):
                                           region=self.region, iam=self.iam, stage=options.env)
         self.orders_api.start()
         self.provisioned.outputs["OrdersApiUrl"] = self.orders_api.url
+        if options.status_events:  # the ledger stream's status Pipes (status_events.py)
+            start_status_events(self)
         register_outputs_stack(options.env, self.outputs, region=self.region)
         self.started = True
 
@@ -277,6 +280,7 @@ class LocalRuntime(RuntimeReports):
                 or (self._poller.in_flight if self._poller else 0)
                 or (self._publisher.pending() if self._publisher else 0)
                 or (self._async.pending() if self._async else 0)
+                or any(getattr(part, "pending", int)() for part in self.services)
             )
             quiet = 0 if busy else quiet + 1
             if quiet >= 3:

@@ -9,14 +9,16 @@ enforcement goes last, outermost, as AWS evaluates it before anything else.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import compact_items, memory, order_events, quotas, shapes, users_table
 from .iam import enforce as iam_enforce
+from .iam import template as iam_template
 from .provision import ACCOUNT_ID
 from .seams import dynamodb, faults, lambda_, powertools, ses, sqs, stepfunctions
 
 if TYPE_CHECKING:
+    from .options import RuntimeOptions
     from .runtime import LocalRuntime
 
 
@@ -63,5 +65,14 @@ def install_seams(runtime: LocalRuntime) -> None:
         runtime.iam = iam_enforce.install_for_runtime(
             patches, env=options.env, region=runtime.region, account=ACCOUNT_ID,
             endpoint_netlocs={f"{options.host}:{runtime.port}", f"localhost:{runtime.port}"},
-            template=options.iam_template if options.iam_template is not None else users_table.iam_template(options),
+            template=_iam_template(options),
         )
+
+
+def _iam_template(options: RuntimeOptions) -> Any:
+    """What IAM is enforced from: a template given, else the one synthesized with the context the
+    options stand for (customer lookup, status events), else the default one (None)."""
+    if options.iam_template is not None:
+        return options.iam_template
+    context = {**(users_table.lookup_context(options) or {}), **({"statusEvents": True} if options.status_events else {})}
+    return iam_template.synthesized_template(options.env, context) if context else None

@@ -27,6 +27,12 @@ def test_demo_runs_the_samples_in_seconds(tmp_path: Path) -> None:
     assert Path(report["outbox"]) == tmp_path / "outbox"
     assert report["mails"] == len(list((tmp_path / "outbox").glob("*.eml"))) == 8  # 9 orders, one invalid
     assert elapsed < 60, f"the demo took {elapsed:.0f} s"
+    # The status events the orders emitted (docs/EVENTS.md), one per transition, without addresses.
+    events = {(d["orderId"], d["status"]): d for d in report["statusEvents"]}
+    assert len(events) == len(report["statusEvents"])
+    assert {("demo-1001", "SENT"), ("demo-1001", "DELIVERED"), ("demo-1006", "INVALID")} <= set(events)
+    assert events[("demo-1007", "BOUNCED")]["bounceType"] == "Permanent"
+    assert "@" not in json.dumps(report["statusEvents"])
 
 
 def test_demo_human_output(tmp_path: Path) -> None:

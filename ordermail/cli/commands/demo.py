@@ -22,7 +22,7 @@ from ordermail.cli.ledger import Ledger, order_view
 from ordermail.cli.orders_file import Order
 from ordermail.cli.output import console, print_json, status_text, table
 
-from . import history
+from . import events, history
 from .local import add_runtime_arguments, print_iam_report, runtime_options
 from .publish import post_orders, publish_orders, put_order_events
 
@@ -43,7 +43,7 @@ def register(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                                         "four currencies, a duplicate, an invalid one, SES simulator bounce, "
                                         "complaint and suppression list), and show what the ledger recorded.")
     add_runtime_arguments(parser)
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, status_events=True)  # the demo shows the status events too
 
 
 def _wait_for(ledger: Ledger, runtime: Any, expected: dict[str, str], timeout: float) -> dict[str, dict[str, Any]]:
@@ -125,8 +125,12 @@ def run(args: argparse.Namespace) -> int:
         ctx = AwsContext(env=options.env, endpoint_url=runtime.endpoint_url, region=runtime.region)
         # The functions log (Powertools JSON, EMF metrics) to stdout as on Lambda; here that would
         # bury the demo's own output, so their lines go to a log file next to the mails.
-        with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-            items = _run_pipeline(runtime, ctx, say)
+        with contextlib.ExitStack() as stack:
+            # Subscribed before the orders go in: every status event they cause is caught.
+            follower = stack.enter_context(events.Follower(ctx)) if options.status_events else None
+            with log_path.open("a", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+                items = _run_pipeline(runtime, ctx, say)
+            status_events = events.drain(follower) if follower else []
         views = {oid: order_view(item, local=True) for oid, item in items.items()}
         rows: list[dict[str, Any]] = []
         for sample in samples.SAMPLES:
@@ -143,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             print_json({"endpoint": runtime.endpoint_url, "outbox": str(outbox), "mails": len(mails),
                         "log": str(log_path), "seconds": round(elapsed, 2), "ok": all_ok, "orders": rows,
-                        "iam": iam})
+                        "iam": iam, "statusEvents": [e["detail"] for e in status_events]})
         else:
             out.print(table("Sample orders", ("order", "status", "expected", "SES events", "attempts", "dups", "what"),
                             [(r["orderId"], status_text(r["status"]),
@@ -153,6 +157,12 @@ def run(args: argparse.Namespace) -> int:
             out.print()
             history.show(ctx, HISTORY_OF)
             out.print()
+            if follower:
+                out.print(f"{len(status_events)} status event(s) on bus {follower.bus} (ordermail events --follow):",
+                          markup=False)
+                for event in status_events:
+                    out.print("  " + events.line(event), markup=False, highlight=False)
+                out.print()
             if iam is not None:
                 print_iam_report(iam)
                 out.print()

@@ -45,6 +45,9 @@ def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
                              "default 200 outside prod (the SES sandbox), 50000 in prod")
     parser.add_argument("--ses-production-access", action=argparse.BooleanOptionalAction, default=None,
                         help="the SES account is out of the sandbox (any recipient); default: only in prod")
+    parser.add_argument("--status-events", action=argparse.BooleanOptionalAction, default=False,
+                        help="publish OrderEmailStatusChanged events to the bus (docs/EVENTS.md; "
+                             "`ordermail events --follow` prints them)")
     parser.add_argument("--iam-template", type=Path, default=None, metavar="FILE",
                         help="enforce IAM from this CloudFormation template instead of the synthesized one")
     lookup = parser.add_mutually_exclusive_group()
@@ -82,6 +85,8 @@ def runtime_options(args: argparse.Namespace, *, port: int | None, host: str = "
     for name in ("ses_max_send_rate", "ses_daily_quota", "ses_production_access"):
         if getattr(args, name, None) is not None:
             extra[name] = getattr(args, name)
+    if getattr(args, "status_events", False):
+        extra["status_events"] = True
     if getattr(args, "iam_template", None) is not None:
         extra["iam_template"] = args.iam_template
     if getattr(args, "users_table", None):

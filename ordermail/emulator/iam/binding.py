@@ -41,7 +41,8 @@ class TemplateEvaluator:
 
     def decide(self, principal: Principal, check: Check) -> Verdict:
         request = Request(principal.caller, check.action, check.resource, {**dict(principal.context), **dict(check.context)})
-        decision = evaluate(request, self._identity_of(principal), self._resource(check.resource))
+        resource_policy = self._resource(check.resource) or _moto_queue_policy(check.resource)
+        decision = evaluate(request, self._identity_of(principal), resource_policy)
         return Verdict(True) if decision.allowed else Verdict(False, access_denied_message(request, decision))
 
     def grants(self, principal: Principal) -> list[tuple[str, str]]:
@@ -73,13 +74,28 @@ def _moto_role_policies(role_arn: str) -> list[dict[str, Any]]:
     return documents
 
 
+def _moto_queue_policy(arn: str) -> dict[str, Any] | None:
+    """A queue the stack does not have (a user's status events target): its policy in the runtime's SQS."""
+    if not arn.startswith("arn:aws:sqs:"):
+        return None
+    from moto.sqs.models import sqs_backends
+
+    region, account, name = arn.split(":")[3:6]
+    queue = sqs_backends[account][region].queues.get(name)
+    policy = getattr(queue, "policy", None) if queue is not None else None
+    return json.loads(policy) if isinstance(policy, str) and policy else None
+
+
 def stack_principals(policies: Any, resolver: Any, *, region: str, account: str, session: str) -> StackPrincipals:
     """The stack's principals with their local role ARNs (policies.py, resolve.py)."""
     by_kind: dict[str, list[Any]] = {}
     for principal in policies.principals.values():
         by_kind.setdefault(principal.kind, []).append(principal)
     functions = {p.key: Principal.role(f"function:{p.key}", p.role_arn, p.key) for p in by_kind.get("lambda", [])}
-    (state_machine,), (pipe,) = by_kind["state_machine"], by_kind["pipe"]
+    (state_machine,) = by_kind["state_machine"]
+    # The orders Pipe ends in "-orders-pipe"; the status events' Pipes (opt-in) share a role of their own.
+    (pipe,) = [p for p in by_kind["pipe"] if p.key.endswith("-orders-pipe")]
+    status_pipes = [p for p in by_kind["pipe"] if p is not pipe]
     resources: dict[str, dict[str, Any]] = resolver.resources
 
     def of_type(kind: str) -> list[tuple[str, dict[str, Any]]]:
@@ -104,6 +120,7 @@ def stack_principals(policies: Any, resolver: Any, *, region: str, account: str,
         functions=functions,
         state_machine=Principal.role("state-machine", state_machine.role_arn, session),
         pipe=Principal.role("pipe", pipe.role_arn, session),
+        status_events=Principal.role("status-events", status_pipes[0].role_arn, session) if status_pipes else None,
         ses_events=Principal.aws_service("ses.amazonaws.com", "ses.amazonaws.com", **ses_source),
         encrypted=encrypted,
     )

@@ -96,11 +96,29 @@ def checks_for(response: Any, *, region: str, account: str) -> list[Check]:
         match = _LAMBDA_FUNCTION.search(response.path or "")
         iam_action = "lambda:InvokeFunction" if action == "Invoke" else f"lambda:{action}"
         return [Check(iam_action, function_arn(match.group(1), region, account) if match else "*")]
+    if service == "dynamodbstreams":
+        return [_stream_check(action, _json_body(response), region, account)]
+    if service == "events" and action == "PutEvents":
+        buses = {str(e.get("EventBusName") or "default") for e in _json_body(response).get("Entries", [])}
+        return [Check("events:PutEvents", _bus_arn(bus, region, account)) for bus in sorted(buses)]
     if service == "stepfunctions":
         body = _json_body(response)
         arn = body.get("stateMachineArn") or body.get("executionArn") or "*"
         return [Check(f"states:{action}", str(arn))]
     return [Check(f"{prefix}:{action}", "*")]
+
+
+def _stream_check(action: str, body: dict[str, Any], region: str, account: str) -> Check:
+    # A stream call is authorized as dynamodb:<action> on the stream ARN; GetRecords names only
+    # its iterator, which (in moto, as on AWS in substance) belongs to one stream: "<arn>|…".
+    arn = body.get("StreamArn") or str(body.get("ShardIterator", "")).split("|", 1)[0]
+    if action == "ListStreams":
+        arn = "*"
+    return Check(f"dynamodb:{action}", str(arn) if str(arn).startswith("arn:") else "*")
+
+
+def _bus_arn(bus: str, region: str, account: str) -> str:
+    return bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}"
 
 
 def _dynamodb(action: str, body: dict[str, Any], region: str, account: str) -> list[Check]:

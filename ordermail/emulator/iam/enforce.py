@@ -112,9 +112,11 @@ class StackPrincipals:
     pipe: Principal
     ses_events: Principal  # SES publishing configuration-set events to the events topic
     encrypted: dict[str, str] = field(default_factory=dict)  # queue/topic ARN → its KMS key ARN
+    status_events: Principal | None = None  # the status events' Pipes (one role), when synthesized
 
     def all(self) -> list[Principal]:
-        return [*self.functions.values(), self.state_machine, self.pipe, self.ses_events]
+        extra = [self.status_events] if self.status_events else []
+        return [*self.functions.values(), self.state_machine, self.pipe, self.ses_events, *extra]
 
 
 _current = threading.local()
