@@ -139,3 +139,19 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
 @pytest.fixture
 def harness(runtime: LocalRuntime) -> Harness:
     return Harness(runtime)
+
+
+@pytest.fixture
+def make_runtime(tmp_path: Path) -> Iterator[Any]:
+    """Start runtimes with the given RuntimeOptions; each is stopped after the test."""
+    started: list[LocalRuntime] = []
+
+    def make(**options: Any) -> LocalRuntime:
+        runtime = LocalRuntime(RuntimeOptions(outbox_dir=tmp_path / "outbox", **options))
+        runtime.start()
+        started.append(runtime)
+        return runtime
+
+    yield make
+    for runtime in started:
+        runtime.stop()

@@ -5,45 +5,16 @@ message, and nothing of it moves an order toward FAILED or the DLQ."""
 from __future__ import annotations
 
 import copy
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from ordermail.emulator import LocalRuntime, RuntimeOptions
+from ordermail.emulator import LocalRuntime
 from ordermail.emulator.iam.template import synthesized_template
 from tasks import names
 from tests.integration.conftest import Harness, make_order
-from tests.integration.test_iam_mutations import drop_action
+from tests.integration.test_iam_mutations import _until, drop_action
 
 SIMULATOR = "success@simulator.amazonses.com"
-
-
-@pytest.fixture
-def make_runtime(tmp_path: Path) -> Iterator[Callable[..., LocalRuntime]]:
-    started: list[LocalRuntime] = []
-
-    def make(**options: Any) -> LocalRuntime:
-        runtime = LocalRuntime(RuntimeOptions(outbox_dir=tmp_path / "outbox", **options))
-        runtime.start()
-        started.append(runtime)
-        return runtime
-
-    yield make
-    for runtime in started:
-        runtime.stop()
-
-
-def _until(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := predicate():
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 def _pacing_item(runtime: LocalRuntime) -> dict[str, Any]:
@@ -79,7 +50,7 @@ def test_orders_over_the_daily_quota_wait_and_go_out_once_the_window_allows(make
     orders = [make_order(email=SIMULATOR) for _ in range(4)]
     for order in orders:
         harness.publish(order)
-    _until(lambda: sum("DEFERRED" in harness.timeline_types(o["orderId"]) for o in orders) == 2)
+    _until(lambda: sum("DEFERRED" in harness.timeline_types(o["orderId"]) for o in orders) == 2, timeout=30)
     assert sum(len(harness.mails_for(o["orderId"])) for o in orders) == 2
     runtime.ses_quota.age(86_400)  # the day passes (its 432 real seconds at this scale, at once)
     _until(lambda: all(len(harness.mails_for(o["orderId"])) == 1 for o in orders), timeout=60)
@@ -111,13 +82,13 @@ def test_an_order_that_waits_too_long_for_a_slot_goes_back_to_the_queue_not_to_t
                                         "window": {"S": "9999-12-31T23:59:59"}, "sent": {"N": "1000000"}})
     order = make_order(email=SIMULATOR)
     harness.publish(order)
-    _until(lambda: harness.timeline_types(order["orderId"]).count("DEFERRED") >= 2)
+    _until(lambda: harness.timeline_types(order["orderId"]).count("DEFERRED") >= 2, timeout=30)
     item = harness.item(order["orderId"]) or {}
     assert item["status"] == "PROCESSING" and harness.mails_for(order["orderId"]) == []
     assert {e["reason"] for e in item["timeline"] if e["type"] == "DEFERRED"} == {"ses_send_rate"}
     ddb.delete_item(TableName=table, Key={names.PACING_PARTITION_KEY: {"S": names.PACING_BUCKET}})
 
-    _until(lambda: len(harness.mails_for(order["orderId"])) == 1)
+    _until(lambda: len(harness.mails_for(order["orderId"])) == 1, timeout=30)
     assert runtime.wait_idle(timeout=30)
     assert (harness.item(order["orderId"]) or {})["status"] in ("SENT", "DELIVERED")
     assert runtime.queue_depths()["orders_dlq"] == 0  # more waits than maxReceiveCount, none counted
@@ -132,7 +103,7 @@ def test_without_its_pacing_grant_the_state_machine_fails_retryably_and_sends_no
     harness = Harness(runtime)
     order = make_order(email=SIMULATOR)
     harness.publish(order)
-    _until(lambda: runtime.queue_depths()["orders_dlq"] == 1)
+    _until(lambda: runtime.queue_depths()["orders_dlq"] == 1, timeout=30)
     assert harness.mails_for(order["orderId"]) == []
     assert ("dynamodb:UpdateItem", "arn:aws:dynamodb:us-east-1:123456789012:table/ordermail-dev-ledger") in \
         denied()["state-machine"]
@@ -149,7 +120,7 @@ def test_only_the_pacing_grant_removed_stops_sends_at_the_slot(make_runtime: Any
     harness = Harness(runtime)
     order = make_order(email=SIMULATOR)
     harness.publish(order)
-    item = _until(lambda: (i := harness.item(order["orderId"])) and i.get("status") == "FAILED" and i)
+    item = _until(lambda: (i := harness.item(order["orderId"])) and i.get("status") == "FAILED" and i, timeout=30)
     assert item["lastError"] == "DynamoDB.AmazonDynamoDBException" or item["lastError"].startswith("DynamoDB.")
     assert "dynamodb:UpdateItem" in item["lastCause"] and "send-pacing" in item["lastCause"]
     assert harness.mails_for(order["orderId"]) == []

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from ordermail.emulator import LocalRuntime, RuntimeOptions
+from ordermail.emulator import LocalRuntime
 from ordermail.emulator.quotas import EXPRESS_MAX_SECONDS, SesAccount, SesSendQuota
 from tasks import names
 
@@ -55,20 +53,6 @@ def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str, int]:
     response = exc.value.response
     return response["Error"]["Code"], response["Error"]["Message"], response["ResponseMetadata"]["HTTPStatusCode"]
 
-
-@pytest.fixture
-def make_runtime(tmp_path: Path) -> Iterator[Any]:
-    started: list[LocalRuntime] = []
-
-    def make(**options: Any) -> LocalRuntime:
-        runtime = LocalRuntime(RuntimeOptions(outbox_dir=tmp_path / "outbox", **options))
-        runtime.start()
-        started.append(runtime)
-        return runtime
-
-    yield make
-    for runtime in started:
-        runtime.stop()
 
 
 # --- SES: the account sandbox, GetAccount ------------------------------------------------------
